@@ -1,0 +1,50 @@
+# modelport: `make demo` serves the example model; `make test` is what CI runs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_HOME ?= $(CURDIR)/.demo
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test lint typecheck pytest install dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+dev: $(VENV)/.installed-dev
+
+demo: $(VENV)/.installed
+	MODELPORT_HOME=$(DEMO_HOME) $(BIN)/python examples/loan_approval/train.py --register production
+	@echo
+	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C to stop). In another terminal, try:"
+	@echo
+	@echo "  curl -s -X POST http://$(HOST):$(PORT)/v1/models/loan-approval/predict \\"
+	@echo "    -H 'Content-Type: application/json' \\"
+	@echo "    -d '$(shell cat examples/loan_approval/request.json)'"
+	@echo
+	MODELPORT_HOME=$(DEMO_HOME) $(BIN)/modelport serve --host $(HOST) --port $(PORT)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests examples
+	$(BIN)/ruff format --check src tests examples
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy src
+
+pytest: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache

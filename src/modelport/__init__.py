@@ -1,0 +1,67 @@
+"""modelport: bring trained models into production unchanged, and provably so.
+
+    import modelport as mp
+    built = mp.package(pipeline, sample, name="loan-approval", path="dist/loan-approval")
+    scorer = mp.load("dist/loan-approval")          # or a registry reference: "loan-approval@staging"
+    scorer.predict(frame)                            # label + proba_<class> columns, or value
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from modelport.contract import Contract, FieldSpec, FieldType, infer_contract
+from modelport.errors import (
+    FieldError,
+    IntegrityError,
+    InvalidInput,
+    ModelportError,
+    NotFound,
+    ParityError,
+    UnsupportedModel,
+)
+from modelport.package import BuiltPackage, Package, ParityReport, open_package, package
+from modelport.package.load import load_scorer
+from modelport.registry import Registry
+from modelport.runtime import Prediction, Scorer
+from modelport.settings import Settings
+
+__all__ = [
+    "BuiltPackage",
+    "Contract",
+    "FieldError",
+    "FieldSpec",
+    "FieldType",
+    "IntegrityError",
+    "InvalidInput",
+    "ModelportError",
+    "NotFound",
+    "Package",
+    "ParityError",
+    "ParityReport",
+    "Prediction",
+    "Registry",
+    "Scorer",
+    "Settings",
+    "UnsupportedModel",
+    "__version__",
+    "infer_contract",
+    "load",
+    "open_package",
+    "package",
+]
+
+__version__ = "0.1.0"
+
+
+def load(source: str | Path, *, registry: Registry | None = None, threads: int = 1) -> Scorer:
+    """A scorer for a package path (directory or ``.mpk``) or a registry reference.
+
+    A reference is ``NAME`` (its production alias), ``NAME@ALIAS`` or ``NAME:VERSION``.
+    Either way every digest is verified before anything is loaded.
+    """
+    path = Path(source)
+    if path.exists():
+        return load_scorer(open_package(path), threads=threads)
+    registry = registry or Registry.from_settings(Settings())
+    return load_scorer(registry.open(str(source)), threads=threads)

@@ -1,0 +1,22 @@
+"""The ``modelport`` command: thin, it parses, calls the library and prints."""
+
+from __future__ import annotations
+
+import typer
+
+from modelport.cli import batch, models, package, serve
+
+app = typer.Typer(
+    name="modelport",
+    help="Bring trained models into production unchanged, and provably so.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(package.app, name="package")
+app.add_typer(models.app, name="models")
+app.add_typer(batch.app, name="batch")
+app.command("serve")(serve.serve)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,437 @@
+"""The one validator: records or columns in, typed columns (or reasons) out.
+
+HTTP, batch and the Python API all come through here, so a record refused in one
+place is refused in every other, with the same words. The output columns are what
+every runtime is fed:
+
+* number, integer and boolean fields: ``float64`` arrays, ``NaN`` where missing;
+* string and date fields: ``object`` arrays of ``str`` (dates in ISO form), ``None`` where missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from modelport.contract.fields import (
+    Contract,
+    ExtraFieldPolicy,
+    FieldSpec,
+    FieldType,
+    UnknownCategoryPolicy,
+)
+from modelport.errors import FieldError
+
+__all__ = ["ABSENT", "Validated", "Validator", "format_number"]
+
+
+class _Absent:
+    """Marks a field a record did not send at all (as opposed to an explicit null)."""
+
+    _instance: _Absent | None = None
+
+    def __new__(cls) -> _Absent:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT = _Absent()
+
+_TRUE_STRINGS = frozenset({"true", "1", "yes", "t", "y"})
+_FALSE_STRINGS = frozenset({"false", "0", "no", "f", "n"})
+
+
+def format_number(value: float) -> str:
+    """Numbers as people write them: ``10.9``, ``-5``, ``1e+06``."""
+    if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.6g}"
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    kind = {bool: "boolean", str: "string", int: "number", float: "number"}.get(
+        type(value), type(value).__name__
+    )
+    if isinstance(value, list):
+        kind = "array"
+    elif isinstance(value, dict):
+        kind = "object"
+    return f"{kind} {text}"
+
+
+@dataclass(slots=True)
+class Validated:
+    """The accepted rows as typed columns, and the reasons for the rest."""
+
+    columns: dict[str, np.ndarray]
+    accepted: np.ndarray
+    errors: list[FieldError]
+    n_rows: int
+
+    @property
+    def n_accepted(self) -> int:
+        return int(self.accepted.size)
+
+    @property
+    def rejected(self) -> list[int]:
+        return sorted({e.record for e in self.errors if e.record is not None})
+
+    def errors_by_record(self) -> dict[int, list[FieldError]]:
+        grouped: dict[int, list[FieldError]] = {}
+        for error in self.errors:
+            grouped.setdefault(error.record if error.record is not None else -1, []).append(error)
+        return grouped
+
+
+@dataclass(slots=True)
+class _ColumnResult:
+    values: np.ndarray
+    bad: dict[int, str] = field(default_factory=dict)  # row -> reason
+
+
+class Validator:
+    """Compiled once per contract; validates records (JSON) or columns (files, frames)."""
+
+    def __init__(self, contract: Contract) -> None:
+        self.contract = contract
+        self._names = contract.names
+        self._known = frozenset(self._names)
+        self._category_sets = {
+            f.name: frozenset(f.categories) for f in contract.fields if f.categories is not None
+        }
+
+    # -- entry points -------------------------------------------------------------------
+
+    def validate_records(self, records: Sequence[Any], *, enforce_domain: bool = True) -> Validated:
+        """Validate decoded JSON records (dicts). Types are strict: ``"5"`` is not a number."""
+        n = len(records)
+        errors: dict[int, list[FieldError]] = {}
+        not_objects: set[int] = set()
+        for index, record in enumerate(records):
+            if not isinstance(record, dict):
+                not_objects.add(index)
+                reason = f"expected a JSON object, got {_describe(record)}"
+                errors[index] = [FieldError(index, None, reason)]
+        if self.contract.extra_fields is ExtraFieldPolicy.REJECT:
+            for index, record in enumerate(records):
+                if isinstance(record, dict) and not self._known.issuperset(record):
+                    extra = sorted(str(k) for k in record if k not in self._known)
+                    errors.setdefault(index, []).extend(
+                        FieldError(index, name, "is not a field of this model") for name in extra
+                    )
+        columns: dict[str, np.ndarray] = {}
+        for name in self._names:
+            raw = np.empty(n, dtype=object)
+            for index, record in enumerate(records):
+                raw[index] = record.get(name, ABSENT) if isinstance(record, dict) else ABSENT
+            columns[name] = raw
+        return self._finish(
+            columns, n, errors, lenient=False, enforce_domain=enforce_domain, skip=not_objects
+        )
+
+    def validate_columns(
+        self,
+        columns: Mapping[str, Any],
+        n_rows: int,
+        *,
+        lenient: bool = False,
+        enforce_domain: bool = True,
+        extra_names: Sequence[str] = (),
+    ) -> Validated:
+        """Validate whole columns (numpy arrays, lists, pandas Series).
+
+        ``lenient`` accepts numbers and booleans written as text, for text formats such as CSV.
+        ``extra_names`` are the source's columns that are not fields (refused when the
+        contract rejects extra fields).
+        """
+        errors: dict[int, list[FieldError]] = {}
+        extras = [name for name in extra_names if name not in self._known]
+        if extras and self.contract.extra_fields is ExtraFieldPolicy.REJECT:
+            reason = "is not a field of this model"
+            for index in range(n_rows):
+                errors[index] = [FieldError(index, name, reason) for name in extras]
+        prepared: dict[str, np.ndarray] = {}
+        for name in self._names:
+            if name in columns:
+                prepared[name] = _as_array(columns[name], n_rows)
+            else:
+                prepared[name] = np.full(n_rows, ABSENT, dtype=object)
+        return self._finish(
+            prepared, n_rows, errors, lenient=lenient, enforce_domain=enforce_domain, skip=set()
+        )
+
+    # -- internals --------------------------------------------------------------------
+
+    def _finish(
+        self,
+        raw: dict[str, np.ndarray],
+        n: int,
+        errors: dict[int, list[FieldError]],
+        *,
+        lenient: bool,
+        enforce_domain: bool,
+        skip: set[int],
+    ) -> Validated:
+        """Type every column; ``skip`` rows are already refused as a whole (not objects)."""
+        typed: dict[str, np.ndarray] = {}
+        for spec in self.contract.fields:
+            result = self._check_column(spec, raw[spec.name], lenient, enforce_domain)
+            typed[spec.name] = result.values
+            for row, reason in result.bad.items():
+                if row in skip:
+                    continue
+                errors.setdefault(row, []).append(FieldError(row, spec.name, reason))
+        if errors:
+            keep = np.ones(n, dtype=bool)
+            keep[list(errors)] = False
+            accepted = np.flatnonzero(keep)
+            typed = {name: values[accepted] for name, values in typed.items()}
+        else:
+            accepted = np.arange(n)
+        flat = [error for row in sorted(errors) for error in errors[row]]
+        return Validated(columns=typed, accepted=accepted, errors=flat, n_rows=n)
+
+    def _check_column(
+        self, spec: FieldSpec, raw: np.ndarray, lenient: bool, enforce_domain: bool
+    ) -> _ColumnResult:
+        if spec.type.is_numeric:
+            result = _numeric_column(spec, raw, lenient)
+            if enforce_domain:
+                _check_bounds(spec, result)
+        elif spec.type is FieldType.STRING:
+            result = _string_column(spec, raw)
+            categories = self._category_sets.get(spec.name)
+            if (
+                enforce_domain
+                and categories is not None
+                and self.contract.unknown_categories is UnknownCategoryPolicy.REJECT
+            ):
+                _check_categories(spec, result, categories)
+        else:
+            result = _date_column(spec, raw)
+        return result
+
+
+def _as_array(values: Any, n_rows: int) -> np.ndarray:
+    if hasattr(values, "to_numpy") and not isinstance(values, np.ndarray):
+        try:
+            values = values.to_numpy(zero_copy_only=False)  # pyarrow arrays
+        except TypeError:
+            values = values.to_numpy()  # pandas series
+    array = np.asarray(values)
+    if array.shape != (n_rows,):
+        array = array.reshape(-1)
+    if array.dtype.kind in "USM":  # fixed-width text or datetimes: handle as Python objects
+        array = array.astype(object)
+    return array
+
+
+def _missing_reason(spec: FieldSpec, value: Any) -> str:
+    return "is required" if value is ABSENT else "is required and must not be null"
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or value is ABSENT or (isinstance(value, float) and math.isnan(value))
+
+
+# -- numbers ---------------------------------------------------------------------------
+
+
+def _numeric_column(spec: FieldSpec, raw: np.ndarray, lenient: bool) -> _ColumnResult:
+    n = raw.shape[0]
+    if raw.dtype.kind in "fiub":
+        # Typed columns (Parquet, pandas): vectorised; only missing values need a look.
+        values = raw.astype(np.float64)
+        result = _ColumnResult(values)
+        if spec.type is FieldType.BOOLEAN and raw.dtype.kind not in "b":
+            for row in np.flatnonzero(~np.isin(values, (0.0, 1.0)) & ~np.isnan(values)):
+                result.bad[int(row)] = f"expected a boolean, got {format_number(values[row])}"
+        if spec.type is FieldType.INTEGER and raw.dtype.kind == "f":
+            fractional = np.isfinite(values) & (values != np.round(values))
+            for row in np.flatnonzero(fractional):
+                result.bad[int(row)] = f"expected an integer, got {format_number(values[row])}"
+        infinite = np.isinf(values)
+        for row in np.flatnonzero(infinite):
+            result.bad[int(row)] = "must be a finite number"
+        _fill_missing(spec, result, np.isnan(values))
+        return result
+    values = np.empty(n, dtype=np.float64)
+    result = _ColumnResult(values)
+    missing = np.zeros(n, dtype=bool)
+    convert = _BOOLEAN_CONVERTER if spec.type is FieldType.BOOLEAN else _number_converter(spec)
+    for row in range(n):
+        value = raw[row]
+        if _is_missing(value):
+            missing[row] = True
+            values[row] = math.nan
+            continue
+        try:
+            values[row] = convert(value, lenient)
+        except _Refused as refused:
+            result.bad[row] = str(refused)
+            values[row] = math.nan
+    _fill_missing(spec, result, missing, raw)
+    return result
+
+
+class _Refused(Exception):
+    pass
+
+
+def _number_converter(spec: FieldSpec) -> Any:
+    integer = spec.type is FieldType.INTEGER
+    expected = "an integer" if integer else "a number"
+
+    def convert(value: Any, lenient: bool) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+            if lenient and isinstance(value, str):
+                try:
+                    number = float(value.strip())
+                except ValueError:
+                    raise _Refused(f"expected {expected}, got {_describe(value)}") from None
+            else:
+                raise _Refused(f"expected {expected}, got {_describe(value)}")
+        else:
+            number = float(value)
+        if not math.isfinite(number):
+            raise _Refused("must be a finite number")
+        if integer and number != int(number):
+            raise _Refused(f"expected an integer, got {format_number(number)}")
+        return number
+
+    return convert
+
+
+def _convert_boolean(value: Any, lenient: bool) -> float:
+    if isinstance(value, bool | np.bool_):
+        return 1.0 if value else 0.0
+    if lenient and isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE_STRINGS:
+            return 1.0
+        if text in _FALSE_STRINGS:
+            return 0.0
+    raise _Refused(f"expected a boolean, got {_describe(value)}")
+
+
+_BOOLEAN_CONVERTER = _convert_boolean
+
+
+def _fill_missing(
+    spec: FieldSpec, result: _ColumnResult, missing: np.ndarray, raw: np.ndarray | None = None
+) -> None:
+    if not missing.any():
+        return
+    if spec.required:
+        for row in np.flatnonzero(missing):
+            value = raw[row] if raw is not None else None
+            result.bad.setdefault(int(row), _missing_reason(spec, value))
+    elif spec.default is not None:
+        result.values[missing] = float(spec.default)
+
+
+def _check_bounds(spec: FieldSpec, result: _ColumnResult) -> None:
+    values = result.values
+    with np.errstate(invalid="ignore"):
+        if spec.minimum is not None:
+            for row in np.flatnonzero(values < spec.minimum):
+                result.bad.setdefault(
+                    int(row),
+                    f"{format_number(values[row])} is below the minimum {format_number(spec.minimum)}",
+                )
+        if spec.maximum is not None:
+            for row in np.flatnonzero(values > spec.maximum):
+                result.bad.setdefault(
+                    int(row),
+                    f"{format_number(values[row])} is above the maximum {format_number(spec.maximum)}",
+                )
+
+
+# -- strings and dates -----------------------------------------------------------------
+
+
+def _string_column(spec: FieldSpec, raw: np.ndarray) -> _ColumnResult:
+    n = raw.shape[0]
+    values = np.empty(n, dtype=object)
+    result = _ColumnResult(values)
+    missing = np.zeros(n, dtype=bool)
+    for row in range(n):
+        value = raw[row]
+        if isinstance(value, str):
+            values[row] = value
+        elif _is_missing(value):
+            missing[row] = True
+            values[row] = None
+        else:
+            result.bad[row] = f"expected a string, got {_describe(value)}"
+            values[row] = None
+    if missing.any():
+        if spec.required:
+            for row in np.flatnonzero(missing):
+                result.bad.setdefault(int(row), _missing_reason(spec, raw[row]))
+        elif spec.default is not None:
+            values[missing] = str(spec.default)
+    return result
+
+
+def _check_categories(spec: FieldSpec, result: _ColumnResult, categories: frozenset[str]) -> None:
+    values = result.values
+    for row in range(values.shape[0]):
+        value = values[row]
+        if value is not None and value not in categories and row not in result.bad:
+            allowed = ", ".join(repr(c) for c in (spec.categories or [])[:10])
+            more = ", ..." if len(spec.categories or []) > 10 else ""
+            result.bad[row] = f"{value!r} is not one of the known categories ({allowed}{more})"
+
+
+def _date_column(spec: FieldSpec, raw: np.ndarray) -> _ColumnResult:
+    n = raw.shape[0]
+    values = np.empty(n, dtype=object)
+    result = _ColumnResult(values)
+    missing = np.zeros(n, dtype=bool)
+    for row in range(n):
+        value = raw[row]
+        if _is_missing(value):
+            missing[row] = True
+            values[row] = None
+            continue
+        if isinstance(value, dt.datetime | np.datetime64):
+            values[row] = _to_date(value).isoformat()
+        elif isinstance(value, dt.date):
+            values[row] = value.isoformat()
+        elif isinstance(value, str):
+            try:
+                values[row] = dt.date.fromisoformat(value.strip()[:10]).isoformat()
+            except ValueError:
+                result.bad[row] = f"expected a date as YYYY-MM-DD, got {_describe(value)}"
+                values[row] = None
+        else:
+            result.bad[row] = f"expected a date as YYYY-MM-DD, got {_describe(value)}"
+            values[row] = None
+    if missing.any():
+        if spec.required:
+            for row in np.flatnonzero(missing):
+                result.bad.setdefault(int(row), _missing_reason(spec, raw[row]))
+        elif spec.default is not None:
+            values[missing] = str(spec.default)
+    return result
+
+
+def _to_date(value: Any) -> dt.date:
+    if isinstance(value, np.datetime64):
+        value = value.astype("datetime64[D]").astype(dt.date)
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value  # type: ignore[no-any-return]

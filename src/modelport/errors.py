@@ -1,0 +1,154 @@
+"""The one error tree of modelport.
+
+Every error carries a stable ``code`` (part of the public API: clients match on it)
+and, where it is about input, a list of :class:`FieldError` naming the record,
+the field and the reason. Nothing here knows about HTTP; the server maps codes
+to status codes.
+
+    ModelportError
+    ├── InvalidInput                 code: invalid_input       the caller's data breaks the contract
+    │   ├── MalformedRequest         code: malformed_request   not JSON, wrong shape, empty or too long
+    │   └── PayloadTooLarge          code: payload_too_large
+    ├── NotFound                     code: not_found
+    │   ├── ModelNotFound            code: model_not_found
+    │   ├── AliasNotFound            code: alias_not_found
+    │   └── VersionNotFound          code: version_not_found
+    ├── InvalidName                  code: invalid_name        a model name, alias or reference breaks the pattern
+    ├── PackageError                 code: package_error       a package cannot be built or read
+    │   ├── IntegrityError           code: integrity_error     a digest does not match: the package was modified
+    │   ├── UnsafeArchive            code: unsafe_archive      an archive member escapes, links or is too big
+    │   ├── UnsupportedModel         code: unsupported_model   a pipeline step modelport cannot convert
+    │   └── ParityError              code: parity_failed       the converted graph disagrees with the original
+    ├── RegistryError                code: registry_error
+    │   └── AlreadyExists            code: already_exists
+    └── BatchError                   code: batch_error
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "AliasNotFound",
+    "AlreadyExists",
+    "BatchError",
+    "FieldError",
+    "IntegrityError",
+    "InvalidInput",
+    "InvalidName",
+    "MalformedRequest",
+    "ModelNotFound",
+    "ModelportError",
+    "NotFound",
+    "PackageError",
+    "ParityError",
+    "PayloadTooLarge",
+    "RegistryError",
+    "UnsafeArchive",
+    "UnsupportedModel",
+    "VersionNotFound",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One reason one record was refused."""
+
+    record: int | None
+    field: str | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"record": self.record, "field": self.field, "reason": self.reason}
+
+    def __str__(self) -> str:
+        where = []
+        if self.record is not None:
+            where.append(f"record {self.record}")
+        if self.field is not None:
+            where.append(self.field)
+        prefix = ", ".join(where)
+        return f"{prefix}: {self.reason}" if prefix else self.reason
+
+
+class ModelportError(Exception):
+    """Base of every error modelport raises on purpose."""
+
+    code = "modelport_error"
+
+    def __init__(self, message: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors: list[FieldError] = list(errors or [])
+
+    def __str__(self) -> str:
+        if not self.errors:
+            return self.message
+        shown = "; ".join(str(e) for e in self.errors[:5])
+        more = f" (and {len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
+        return f"{self.message}: {shown}{more}"
+
+
+class InvalidInput(ModelportError):
+    code = "invalid_input"
+
+
+class MalformedRequest(InvalidInput):
+    code = "malformed_request"
+
+
+class PayloadTooLarge(InvalidInput):
+    code = "payload_too_large"
+
+
+class NotFound(ModelportError):
+    code = "not_found"
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
+
+
+class AliasNotFound(NotFound):
+    code = "alias_not_found"
+
+
+class VersionNotFound(NotFound):
+    code = "version_not_found"
+
+
+class InvalidName(ModelportError):
+    code = "invalid_name"
+
+
+class PackageError(ModelportError):
+    code = "package_error"
+
+
+class IntegrityError(PackageError):
+    code = "integrity_error"
+
+
+class UnsafeArchive(PackageError):
+    code = "unsafe_archive"
+
+
+class UnsupportedModel(PackageError):
+    code = "unsupported_model"
+
+
+class ParityError(PackageError):
+    code = "parity_failed"
+
+
+class RegistryError(ModelportError):
+    code = "registry_error"
+
+
+class AlreadyExists(RegistryError):
+    code = "already_exists"
+
+
+class BatchError(ModelportError):
+    code = "batch_error"

@@ -1,0 +1,99 @@
+"""The single-file transport form of a package (``.mpk``: a gzipped tar of its flat files).
+
+Extraction trusts nothing: every member is checked before a byte is written (regular
+files with plain names only: no absolute paths, no ``..``, no directories, links or
+devices) and the unpacked size is capped against decompression bombs.
+"""
+
+from __future__ import annotations
+
+import atexit
+import re
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
+
+from modelport.errors import UnsafeArchive
+from modelport.package.files import atomic_directory
+from modelport.package.manifest import MANIFEST_FILE
+
+__all__ = ["ARCHIVE_SUFFIX", "MAX_UNPACKED_BYTES", "pack", "unpack", "unpack_to_temp"]
+
+ARCHIVE_SUFFIX = ".mpk"
+MAX_UNPACKED_BYTES = 4 * 1024**3
+_MAX_MEMBERS = 64
+_MEMBER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def pack(directory: Path, archive: Path) -> Path:
+    """Write the package at ``directory`` (verified first) as one ``.mpk`` file."""
+    from modelport.package.load import verify_directory
+
+    manifest = verify_directory(directory)
+    archive = Path(archive)
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    partial = archive.with_name(f".{archive.name}.partial")
+    with tarfile.open(partial, "w:gz") as tar:
+        for name in [MANIFEST_FILE, *sorted(manifest.files)]:
+            tar.add(directory / name, arcname=name, recursive=False)
+    partial.replace(archive)
+    return archive
+
+
+def unpack(archive: Path, target: Path, *, max_bytes: int = MAX_UNPACKED_BYTES) -> Path:
+    """Extract ``archive`` into the new directory ``target`` after checking every member."""
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            members = tar.getmembers()
+            _check_members(members, max_bytes)
+            with atomic_directory(target) as scratch:
+                for member in members:
+                    source = tar.extractfile(member)
+                    if source is None:
+                        raise UnsafeArchive(f"{archive}: member {member.name} cannot be read")
+                    with source, (scratch / member.name).open("wb") as out:
+                        _copy_capped(source, out, member.size, member.name)
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        if isinstance(exc, FileExistsError):
+            raise
+        raise UnsafeArchive(f"{archive} is not a readable package archive: {exc}") from None
+    return target
+
+
+def unpack_to_temp(archive: Path) -> Path:
+    """Unpack into a private temporary directory removed when the process exits."""
+    parent = Path(tempfile.mkdtemp(prefix="modelport-"))
+    atexit.register(shutil.rmtree, parent, True)
+    return unpack(archive, parent / "package")
+
+
+def _check_members(members: list[tarfile.TarInfo], max_bytes: int) -> None:
+    if len(members) > _MAX_MEMBERS:
+        raise UnsafeArchive(f"archive has {len(members)} members; a package has a handful")
+    total = 0
+    seen: set[str] = set()
+    for member in members:
+        if not member.isfile():
+            raise UnsafeArchive(f"archive member {member.name!r} is not a regular file")
+        if not _MEMBER_NAME.fullmatch(member.name) or member.name in seen:
+            raise UnsafeArchive(f"archive member name {member.name!r} is not allowed")
+        seen.add(member.name)
+        total += member.size
+        if total > max_bytes:
+            raise UnsafeArchive(f"archive unpacks to more than {max_bytes} bytes")
+    if MANIFEST_FILE not in seen:
+        raise UnsafeArchive(f"archive has no {MANIFEST_FILE}: not a modelport package")
+
+
+def _copy_capped(source: object, out: object, declared: int, name: str) -> None:
+    """Copy no more than the declared size: a lying header cannot inflate the output."""
+    remaining = declared
+    read = source.read  # type: ignore[attr-defined]
+    write = out.write  # type: ignore[attr-defined]
+    while remaining > 0:
+        chunk = read(min(remaining, 1 << 20))
+        if not chunk:
+            raise UnsafeArchive(f"archive member {name} is truncated")
+        write(chunk)
+        remaining -= len(chunk)

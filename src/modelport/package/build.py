@@ -1,0 +1,214 @@
+"""Build a package: convert, prove parity, write the files, seal the manifest."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from modelport.contract import Contract, FieldSpec, infer_contract
+from modelport.errors import ParityError, UnsupportedModel
+from modelport.package.files import atomic_directory, sha256_file
+from modelport.package.load import REFERENCE_FILE, Package, open_package
+from modelport.package.manifest import (
+    MANIFEST_FILE,
+    Manifest,
+    OutputSpec,
+    Runtime,
+    check_name,
+)
+from modelport.package.parity import DEFAULT_TOLERANCE, ParityReport, measure_parity
+from modelport.runtime import NativeScorer, OnnxScorer, Scorer, Task
+
+__all__ = ["BuiltPackage", "package"]
+
+ONNX_FILE = "model.onnx"
+NATIVE_FILE = "model.skops"
+REFERENCE_ROWS = 1_000
+_TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltPackage:
+    """What :func:`package` made: the verified package and the full parity report."""
+
+    package: Package
+    parity: ParityReport
+
+    @property
+    def path(self) -> Path:
+        return self.package.path
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.package.manifest
+
+    @property
+    def digest(self) -> str:
+        return self.package.digest
+
+
+def package(
+    model: Any,
+    sample: pd.DataFrame,
+    *,
+    name: str,
+    path: str | Path,
+    contract: Contract | None = None,
+    overrides: Mapping[str, Mapping[str, Any] | FieldSpec] | None = None,
+    description: str = "",
+    tolerance: float = DEFAULT_TOLERANCE,
+    allow_native: bool = False,
+    reference_rows: int = REFERENCE_ROWS,
+    replace: bool = False,
+) -> BuiltPackage:
+    """Package a fitted scikit-learn pipeline with a parity proof.
+
+    ``sample`` holds training rows (target column may be present; only the model's input
+    columns are used). The ONNX graph must match the original within ``tolerance`` on the
+    sample and on generated edge rows, with identical labels; otherwise :class:`ParityError`
+    names the worst rows, unless ``allow_native`` stores the estimator itself (with skops).
+    """
+    check_name(name)
+    if not isinstance(sample, pd.DataFrame) or sample.empty:
+        raise ValueError("sample must be a non-empty pandas DataFrame of training rows")
+    columns = _input_columns(model, sample)
+    sample = sample[columns].reset_index(drop=True)
+    if contract is None:
+        contract = infer_contract(sample, overrides=overrides)
+    task, classes = _task_of(model)
+
+    report: ParityReport | None = None
+    onnx_bytes: bytes | None = None
+    estimator = type(getattr(model, "steps", [[None, model]])[-1][1]).__name__
+    try:
+        from modelport.package.converters import convert_sklearn
+
+        converted = convert_sklearn(model, contract)
+        onnx_bytes = converted.onnx_model.SerializeToString()
+        scorer: Scorer = OnnxScorer(onnx_bytes, contract, task, classes)
+        report = measure_parity(model, scorer, sample, Runtime.ONNX, tolerance=tolerance)
+    except UnsupportedModel:
+        if not allow_native:
+            raise
+    if report is not None and not report.passed and not allow_native:
+        raise ParityError(
+            f"the converted graph of {name!r} does not match the original model; "
+            "pass allow_native=True to store the estimator itself (skops)\n" + str(report)
+        )
+    with atomic_directory(Path(path), replace=replace) as scratch:
+        if report is not None and report.passed and onnx_bytes is not None:
+            (scratch / ONNX_FILE).write_bytes(onnx_bytes)
+            runtime, model_file, trusted = Runtime.ONNX, ONNX_FILE, []
+        else:
+            trusted = _dump_native(model, scratch / NATIVE_FILE)
+            scorer = NativeScorer(scratch / NATIVE_FILE, contract, task, classes, trusted)
+            report = measure_parity(model, scorer, sample, Runtime.NATIVE, tolerance=tolerance)
+            if not report.passed:
+                raise ParityError(f"even the native runtime does not reproduce {name!r}\n{report}")
+            runtime, model_file = Runtime.NATIVE, NATIVE_FILE
+        _write_reference(model, sample.head(reference_rows), task, classes, scratch)
+        files = {p.name: sha256_file(p) for p in sorted(scratch.iterdir()) if p.is_file()}
+        manifest = Manifest(
+            name=name,
+            created=datetime.now(UTC).replace(microsecond=0),
+            description=description,
+            task=task,
+            classes=classes,
+            framework={"name": "scikit-learn", "estimator": estimator},
+            libraries=_library_versions(),
+            contract=contract,
+            outputs=_outputs(task, classes),
+            runtime=runtime,
+            model_file=model_file,
+            trusted_types=trusted,
+            parity=report.summary(),
+            files=files,
+        ).sealed()
+        (scratch / MANIFEST_FILE).write_text(manifest.to_yaml(), encoding="utf-8")
+    return BuiltPackage(package=open_package(path), parity=report)
+
+
+def _input_columns(model: Any, sample: pd.DataFrame) -> list[str]:
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        raise UnsupportedModel(
+            "the model was not fitted on a DataFrame (it has no feature_names_in_); "
+            "fit it on a pandas DataFrame so its input columns have names"
+        )
+    columns = [str(n) for n in names]
+    missing = [c for c in columns if c not in sample.columns]
+    if missing:
+        raise ValueError(f"sample lacks the model's input columns: {', '.join(missing)}")
+    return columns
+
+
+def _task_of(model: Any) -> tuple[Task, list[Any] | None]:
+    classes = getattr(model, "classes_", None)
+    if classes is None:
+        return Task.REGRESSION, None
+    plain = [c.item() if isinstance(c, np.generic) else c for c in classes]
+    return (Task.BINARY if len(plain) == 2 else Task.MULTICLASS), plain
+
+
+def _outputs(task: Task, classes: list[Any] | None) -> list[OutputSpec]:
+    if task is Task.REGRESSION:
+        return [OutputSpec(name="value", type="number", description="predicted value")]
+    outputs = [
+        OutputSpec(name="label", type="label", description="predicted class"),
+        *(
+            OutputSpec(name=f"proba_{c}", type="probability", description=f"probability of {c}")
+            for c in classes or []
+        ),
+    ]
+    if task is Task.BINARY:
+        outputs.append(
+            OutputSpec(name="score", type="probability", description="positive-class probability")
+        )
+    return outputs
+
+
+def _write_reference(
+    model: Any, rows: pd.DataFrame, task: Task, classes: list[Any] | None, directory: Path
+) -> None:
+    from modelport.package.parity import original_prediction
+
+    expected = original_prediction(model, rows, task, classes).to_frame()
+    expected.columns = [f"expected_{c}" for c in expected.columns]
+    table = pd.concat([rows.reset_index(drop=True), expected], axis=1)
+    pq.write_table(pa.Table.from_pandas(table, preserve_index=False), directory / REFERENCE_FILE)
+
+
+def _dump_native(model: Any, path: Path) -> list[str]:
+    """Store the estimator with skops; return the explicit list of types loading must trust."""
+    import skops.io as sio
+
+    sio.dump(model, path)
+    types = sorted(sio.get_untrusted_types(file=path))
+    foreign = [t for t in types if not t.startswith(_TRUSTED_MODULES)]
+    if foreign:
+        path.unlink()
+        raise UnsupportedModel(
+            "the native fallback only stores scikit-learn, NumPy and SciPy objects; "
+            f"this model holds {', '.join(foreign)}"
+        )
+    return types
+
+
+def _library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for dist in ("modelport", "scikit-learn", "skl2onnx", "onnx", "onnxruntime", "numpy", "pandas"):
+        try:
+            versions[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions

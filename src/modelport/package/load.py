@@ -1,0 +1,100 @@
+"""Open a package and prove it is the one that was built: every digest re-checked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from modelport.errors import IntegrityError, PackageError
+from modelport.package.files import sha256_file
+from modelport.package.manifest import MANIFEST_FILE, Manifest, Runtime
+from modelport.runtime import NativeScorer, OnnxScorer, Scorer, Task
+
+__all__ = ["REFERENCE_FILE", "Package", "load_scorer", "open_package", "verify_directory"]
+
+REFERENCE_FILE = "reference.parquet"
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    """A verified package directory. Build one with :func:`open_package`."""
+
+    path: Path
+    manifest: Manifest
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def digest(self) -> str:
+        return self.manifest.digest
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / self.manifest.model_file
+
+    def reference(self) -> pd.DataFrame:
+        """The reference rows with the original model's predictions (``expected_*`` columns)."""
+        return pq.read_table(self.path / REFERENCE_FILE).to_pandas()
+
+
+def verify_directory(directory: Path) -> Manifest:
+    """Check every file against the manifest and the manifest against its digest.
+
+    Raises :class:`IntegrityError` naming the first file that does not match.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise PackageError(f"no package at {directory}: not a directory")
+    manifest = Manifest.read(directory)
+    present = {
+        p.relative_to(directory).as_posix()
+        for p in directory.rglob("*")
+        if p.is_file() or p.is_symlink()
+    }
+    present.discard(MANIFEST_FILE)
+    for name in sorted(present - set(manifest.files)):
+        raise IntegrityError(f"package {directory} was modified: unexpected file {name}")
+    for name, expected in sorted(manifest.files.items()):
+        path = directory / name
+        if path.is_symlink() or not path.is_file():
+            raise IntegrityError(f"package {directory} was modified: {name} is missing")
+        if sha256_file(path) != expected:
+            raise IntegrityError(
+                f"package {directory} was modified: {name} does not match its SHA-256 digest"
+            )
+    if not manifest.digest or manifest.compute_digest() != manifest.digest:
+        raise IntegrityError(
+            f"package {directory} was modified: {MANIFEST_FILE} does not match the package digest"
+        )
+    if manifest.model_file not in manifest.files:
+        raise IntegrityError(f"package {directory}: model file {manifest.model_file} is not listed")
+    return manifest
+
+
+def open_package(path: str | Path) -> Package:
+    """Open a package directory or ``.mpk`` archive, verifying every digest.
+
+    An archive is unpacked (safely) into a private temporary directory first.
+    """
+    path = Path(path)
+    if path.is_file():
+        from modelport.package.archive import unpack_to_temp
+
+        path = unpack_to_temp(path)
+    return Package(path=path, manifest=verify_directory(path))
+
+
+def load_scorer(package: Package, *, threads: int = 1) -> Scorer:
+    """The scorer for a verified package, on the runtime its manifest names."""
+    manifest = package.manifest
+    task = Task(manifest.task)
+    if manifest.runtime is Runtime.NATIVE:
+        return NativeScorer(
+            package.model_path, manifest.contract, task, manifest.classes, manifest.trusted_types
+        )
+    return OnnxScorer(package.model_path, manifest.contract, task, manifest.classes, threads=threads)

@@ -1,0 +1,170 @@
+"""Scorers: validated columns in, a :class:`Prediction` out.
+
+One scorer serves every entry point (HTTP, batch, Python). The runtime is either an
+ONNX graph run by onnxruntime or, for models that cannot be converted with parity, the
+native estimator loaded with skops from an explicit list of trusted types.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelport.contract import Contract, FieldType, Validated, Validator
+from modelport.errors import InvalidInput, PackageError
+from modelport.runtime.prediction import Prediction, Task
+
+__all__ = ["MISSING_STRING", "NativeScorer", "OnnxScorer", "Scorer"]
+
+MISSING_STRING = ""  # how a missing string value is fed to an ONNX graph
+
+
+class Scorer(ABC):
+    """Validate, then score. Subclasses implement :meth:`run` on validated columns."""
+
+    def __init__(self, contract: Contract, task: Task, classes: list[Any] | None) -> None:
+        self.contract = contract
+        self.task = task
+        self.classes = classes
+        self.validator = Validator(contract)
+
+    @abstractmethod
+    def run(self, columns: Mapping[str, np.ndarray], n_rows: int) -> Prediction:
+        """Score columns that have passed the validator (see :mod:`modelport.contract.validate`)."""
+
+    def score_validated(self, validated: Validated) -> Prediction:
+        return self.run(validated.columns, validated.n_accepted)
+
+    def predict_records(self, records: Sequence[Any]) -> Prediction:
+        """Score JSON-like records; any invalid record refuses the whole call."""
+        validated = self.validator.validate_records(records)
+        if validated.errors:
+            raise InvalidInput("input does not match the model's contract", validated.errors)
+        return self.score_validated(validated)
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Score a DataFrame: ``label`` + ``proba_<class>`` columns, or ``value``."""
+        validated = self.validator.validate_columns(
+            {str(c): frame[c] for c in frame.columns},
+            len(frame),
+            extra_names=[str(c) for c in frame.columns],
+        )
+        if validated.errors:
+            raise InvalidInput("input does not match the model's contract", validated.errors)
+        return self.score_validated(validated).to_frame(index=frame.index)
+
+
+class OnnxScorer(Scorer):
+    """Runs the package's ONNX graph; preprocessing is inside the graph."""
+
+    def __init__(
+        self,
+        model: bytes | Path,
+        contract: Contract,
+        task: Task,
+        classes: list[Any] | None,
+        *,
+        threads: int = 1,
+    ) -> None:
+        import onnxruntime as ort
+
+        super().__init__(contract, task, classes)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        source = model if isinstance(model, bytes) else str(model)
+        try:
+            self.session = ort.InferenceSession(
+                source, sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise PackageError(f"the ONNX graph cannot be loaded: {exc}") from None
+        self._inputs = {i.name for i in self.session.get_inputs()}
+        self._strings = {f.name for f in contract.fields if not f.type.is_numeric}
+        outputs = [o.name for o in self.session.get_outputs()]
+        self._outputs = ["label", "probabilities"] if task.is_classification else ["value"]
+        missing = [name for name in self._outputs if name not in outputs]
+        if missing:
+            raise PackageError(f"the ONNX graph lacks the outputs {missing}")
+
+    def feeds(self, columns: Mapping[str, np.ndarray], n_rows: int) -> dict[str, np.ndarray]:
+        feeds: dict[str, np.ndarray] = {}
+        for name in self._inputs:
+            column = columns[name]
+            if name in self._strings:
+                text = np.where(pd.isna(column), MISSING_STRING, column).astype(str)
+                feeds[name] = text.astype(object).reshape(n_rows, 1)
+            else:
+                feeds[name] = np.ascontiguousarray(column, dtype=np.float64).reshape(n_rows, 1)
+        return feeds
+
+    def run(self, columns: Mapping[str, np.ndarray], n_rows: int) -> Prediction:
+        if n_rows == 0:
+            return _empty(self.task, self.classes)
+        outputs = self.session.run(self._outputs, self.feeds(columns, n_rows))
+        if self.task is Task.REGRESSION:
+            values = np.asarray(outputs[0], dtype=np.float64).reshape(n_rows)
+            return Prediction(self.task, self.classes, values=values)
+        labels = np.asarray(outputs[0]).reshape(n_rows)
+        probabilities = np.asarray(outputs[1], dtype=np.float64).reshape(n_rows, -1)
+        return Prediction(self.task, self.classes, labels=labels, probabilities=probabilities)
+
+
+class NativeScorer(Scorer):
+    """The original estimator, loaded with skops from an explicit list of trusted types."""
+
+    def __init__(
+        self,
+        path: Path,
+        contract: Contract,
+        task: Task,
+        classes: list[Any] | None,
+        trusted_types: list[str],
+    ) -> None:
+        import skops.io as sio
+
+        super().__init__(contract, task, classes)
+        untrusted = set(sio.get_untrusted_types(file=path)) - set(trusted_types)
+        if untrusted:
+            raise PackageError(
+                f"native model {path.name} holds types outside its trusted list: "
+                f"{', '.join(sorted(untrusted))}"
+            )
+        self.estimator = sio.load(path, trusted=trusted_types)
+
+    def frame(self, columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
+        data: dict[str, Any] = {}
+        for spec in self.contract.fields:
+            column = columns[spec.name]
+            if spec.type is FieldType.INTEGER or spec.type is FieldType.NUMBER:
+                data[spec.name] = column
+            elif spec.type is FieldType.BOOLEAN:
+                data[spec.name] = column
+            else:
+                data[spec.name] = np.where(pd.isna(column), np.nan, column).astype(object)
+        return pd.DataFrame(data)
+
+    def run(self, columns: Mapping[str, np.ndarray], n_rows: int) -> Prediction:
+        if n_rows == 0:
+            return _empty(self.task, self.classes)
+        frame = self.frame(columns)
+        if self.task is Task.REGRESSION:
+            values = np.asarray(self.estimator.predict(frame), dtype=np.float64).reshape(n_rows)
+            return Prediction(self.task, self.classes, values=values)
+        probabilities = np.asarray(self.estimator.predict_proba(frame), dtype=np.float64)
+        labels = np.asarray(self.estimator.predict(frame))
+        return Prediction(self.task, self.classes, labels=labels, probabilities=probabilities)
+
+
+def _empty(task: Task, classes: list[Any] | None) -> Prediction:
+    if task is Task.REGRESSION:
+        return Prediction(task, classes, values=np.empty(0))
+    return Prediction(
+        task, classes, labels=np.empty(0, dtype=object), probabilities=np.empty((0, len(classes or [])))
+    )

@@ -1,0 +1,38 @@
+"""Settings, read once from the environment (prefix ``MODELPORT_``) and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Every knob of modelport in one place; build it once with ``Settings()``."""
+
+    model_config = SettingsConfigDict(env_prefix="MODELPORT_", extra="ignore")
+
+    home: Path = Field(
+        default_factory=lambda: Path.home() / ".modelport",
+        description="Directory holding the embedded registry database and the artifact store.",
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the registry; SQLite under home by default."
+    )
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    max_records: int = Field(default=10_000, ge=1)
+    alias_poll_seconds: float = Field(default=2.0, gt=0)
+    batch_chunk_rows: int = Field(default=50_000, ge=1)
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.home / "artifacts"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'registry.db'}"

@@ -1,0 +1,33 @@
+"""Shared fixtures: a realistic loan data set, a fitted pipeline, a built package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.pipeline import Pipeline
+
+import modelport as mp
+from modelport.datasets import LOAN_FEATURES, loan_applications, loan_pipeline
+
+@pytest.fixture(scope="session")
+def loan_frame() -> pd.DataFrame:
+    return loan_applications(3_000, seed=7)
+
+
+@pytest.fixture(scope="session")
+def fitted_loan_model(loan_frame: pd.DataFrame) -> Pipeline:
+    model = loan_pipeline(RandomForestClassifier(n_estimators=30, max_depth=8, random_state=0))
+    return model.fit(loan_frame[LOAN_FEATURES], loan_frame["approved"])
+
+
+@pytest.fixture(scope="session")
+def loan_package_path(
+    tmp_path_factory: pytest.TempPathFactory, fitted_loan_model: Pipeline, loan_frame: pd.DataFrame
+) -> Path:
+    """A built package of the loan model; tests must not modify it (copy it first)."""
+    path = tmp_path_factory.mktemp("packages") / "loan-approval"
+    mp.package(fitted_loan_model, loan_frame, name="loan-approval", path=path)
+    return path
