@@ -30,7 +30,7 @@ demo: $(VENV)/.installed
 	@echo
 	@echo "  curl -s -X POST http://$(HOST):$(PORT)/v1/models/loan-approval/predict \\"
 	@echo "    -H 'Content-Type: application/json' \\"
-	@echo "    -d '$(shell cat examples/loan_approval/request.json)'"
+	@echo "    -d '$$(cat examples/loan_approval/request.json)'"
 	@echo
 	MODELPORT_HOME=$(DEMO_HOME) $(BIN)/modelport serve --host $(HOST) --port $(PORT)
 

@@ -12,6 +12,7 @@ from sklearn.pipeline import Pipeline
 import modelport as mp
 from modelport.datasets import LOAN_FEATURES, loan_applications, loan_pipeline
 
+
 @pytest.fixture(scope="session")
 def loan_frame() -> pd.DataFrame:
     return loan_applications(3_000, seed=7)
@@ -31,3 +32,20 @@ def loan_package_path(
     path = tmp_path_factory.mktemp("packages") / "loan-approval"
     mp.package(fitted_loan_model, loan_frame, name="loan-approval", path=path)
     return path
+
+
+@pytest.fixture
+def registry_settings(tmp_path: Path):
+    """Settings with a temporary home: SQLite registry and artifact store, nothing shared."""
+    from modelport.settings import Settings
+
+    return Settings(home=tmp_path / "modelport-home", database_url=None)
+
+
+@pytest.fixture
+def registry(registry_settings):
+    """An empty registry (SQLite file and artifact store) under ``registry_settings.home``."""
+    from modelport.registry import Registry
+
+    with Registry.from_settings(registry_settings) as opened:
+        yield opened

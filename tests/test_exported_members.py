@@ -19,6 +19,7 @@ PUBLIC = {
     "ModelportError",
     "NotFound",
     "Package",
+    "PackageError",
     "ParityError",
     "ParityReport",
     "Prediction",

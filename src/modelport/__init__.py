@@ -1,9 +1,9 @@
 """modelport: bring trained models into production unchanged, and provably so.
 
-    import modelport as mp
-    built = mp.package(pipeline, sample, name="loan-approval", path="dist/loan-approval")
-    scorer = mp.load("dist/loan-approval")          # or a registry reference: "loan-approval@staging"
-    scorer.predict(frame)                            # label + proba_<class> columns, or value
+import modelport as mp
+built = mp.package(pipeline, sample, name="loan-approval", path="dist/loan-approval")
+scorer = mp.load("dist/loan-approval")          # or a registry reference: "loan-approval@staging"
+scorer.predict(frame)                            # label + proba_<class> columns, or value
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from modelport.errors import (
     InvalidInput,
     ModelportError,
     NotFound,
+    PackageError,
     ParityError,
     UnsupportedModel,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "ModelportError",
     "NotFound",
     "Package",
+    "PackageError",
     "ParityError",
     "ParityReport",
     "Prediction",
@@ -63,5 +65,10 @@ def load(source: str | Path, *, registry: Registry | None = None, threads: int =
     path = Path(source)
     if path.exists():
         return load_scorer(open_package(path), threads=threads)
-    registry = registry or Registry.from_settings(Settings())
-    return load_scorer(registry.open(str(source)), threads=threads)
+    text = str(source)
+    if "/" in text or "\\" in text or text.endswith(".mpk"):
+        raise PackageError(f"no package at {text}: the path does not exist")
+    if registry is not None:
+        return load_scorer(registry.open(text), threads=threads)
+    with Registry.from_settings(Settings()) as own:
+        return load_scorer(own.open(text), threads=threads)

@@ -6,22 +6,22 @@ the field and the reason. Nothing here knows about HTTP; the server maps codes
 to status codes.
 
     ModelportError
-    ├── InvalidInput                 code: invalid_input       the caller's data breaks the contract
-    │   ├── MalformedRequest         code: malformed_request   not JSON, wrong shape, empty or too long
-    │   └── PayloadTooLarge          code: payload_too_large
-    ├── NotFound                     code: not_found
-    │   ├── ModelNotFound            code: model_not_found
-    │   ├── AliasNotFound            code: alias_not_found
-    │   └── VersionNotFound          code: version_not_found
-    ├── InvalidName                  code: invalid_name        a model name, alias or reference breaks the pattern
-    ├── PackageError                 code: package_error       a package cannot be built or read
-    │   ├── IntegrityError           code: integrity_error     a digest does not match: the package was modified
-    │   ├── UnsafeArchive            code: unsafe_archive      an archive member escapes, links or is too big
-    │   ├── UnsupportedModel         code: unsupported_model   a pipeline step modelport cannot convert
-    │   └── ParityError              code: parity_failed       the converted graph disagrees with the original
-    ├── RegistryError                code: registry_error
-    │   └── AlreadyExists            code: already_exists
-    └── BatchError                   code: batch_error
+    ├── InvalidInput           invalid_input       the caller's data breaks the contract
+    │   ├── MalformedRequest   malformed_request   not JSON, wrong shape, empty or too long
+    │   └── PayloadTooLarge    payload_too_large
+    ├── NotFound               not_found
+    │   ├── ModelNotFound      model_not_found
+    │   ├── AliasNotFound      alias_not_found
+    │   └── VersionNotFound    version_not_found
+    ├── InvalidName            invalid_name        a name, alias or reference breaks the pattern
+    ├── PackageError           package_error       a package cannot be built or read
+    │   ├── IntegrityError     integrity_error     a digest does not match: modified package
+    │   ├── UnsafeArchive      unsafe_archive      an archive member escapes, links or is too big
+    │   ├── UnsupportedModel   unsupported_model   a pipeline step modelport cannot convert
+    │   └── ParityError        parity_failed       the packaged model disagrees with the original
+    ├── RegistryError          registry_error
+    │   └── AlreadyExists      already_exists
+    └── BatchError             batch_error
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL
 
 __all__ = ["Settings"]
 
@@ -35,4 +36,5 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{self.home / 'registry.db'}"
+        # URL.create escapes what a path may hold (?, #, %) that an f-string would not.
+        return URL.create("sqlite", database=str(self.home / "registry.db")).render_as_string()

@@ -68,8 +68,16 @@ def test_the_reason_reads_like_a_sentence(contract: Contract) -> None:
         ({"age": 30, "member": 1}, "member", "expected a boolean, got number 1"),
         ({"age": 30, "member": True, "children": 1.5}, "children", "expected an integer, got 1.5"),
         ({"age": 30, "member": True, "city": 7}, "city", "expected a string, got number 7"),
-        ({"age": 30, "member": True, "city": "z"}, "city", "'z' is not one of the known categories ('a', 'b')"),
-        ({"age": 30, "member": True, "since": "31/01/2020"}, "since", "expected a date as YYYY-MM-DD, got string '31/01/2020'"),
+        (
+            {"age": 30, "member": True, "city": "z"},
+            "city",
+            "'z' is not one of the known categories ('a', 'b')",
+        ),
+        (
+            {"age": 30, "member": True, "since": "31/01/2020"},
+            "since",
+            "expected a date as YYYY-MM-DD, got string '31/01/2020'",
+        ),
         ({"age": 30, "member": True, "shoe": 42}, "shoe", "is not a field of this model"),
     ],
 )

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
-from sklearn.svm import SVC
+from sklearn.neighbors import KNeighborsClassifier
 
 import modelport as mp
 from modelport.datasets import LOAN_FEATURES, loan_pipeline
@@ -24,7 +24,7 @@ def test_manifest_describes_the_model(loan_package_path: Path) -> None:
     assert manifest.classes == [0, 1]
     assert manifest.runtime == "onnx"
     assert manifest.framework["estimator"] == "RandomForestClassifier"
-    assert {"scikit-learn", "onnxruntime", "skl2onnx", "python"} <= set(manifest.libraries)
+    assert {"scikit-learn", "onnxruntime", "onnx", "python"} <= set(manifest.libraries)
     assert manifest.contract.names == LOAN_FEATURES
     assert [o.name for o in manifest.outputs] == ["label", "proba_0", "proba_1", "score"]
     assert manifest.parity.passed
@@ -49,11 +49,16 @@ def test_loaded_scorer_matches_the_original(
     rows = loan_frame[LOAN_FEATURES].tail(500)
     out = mp.load(loan_package_path).predict(rows)
     assert list(out.columns) == ["label", "proba_0", "proba_1"]
-    assert np.abs(out["proba_1"].to_numpy() - fitted_loan_model.predict_proba(rows)[:, 1]).max() <= 1e-6
+    assert (
+        np.abs(out["proba_1"].to_numpy() - fitted_loan_model.predict_proba(rows)[:, 1]).max()
+        <= 1e-6
+    )
     assert (out["label"].to_numpy() == fitted_loan_model.predict(rows)).all()
 
 
-def test_predict_refuses_rows_outside_the_contract(loan_package_path: Path, loan_frame: pd.DataFrame) -> None:
+def test_predict_refuses_rows_outside_the_contract(
+    loan_package_path: Path, loan_frame: pd.DataFrame
+) -> None:
     rows = loan_frame[LOAN_FEATURES].head(3).copy()
     rows.loc[rows.index[1], "loan_amount"] = -1.0
     with pytest.raises(mp.InvalidInput) as caught:
@@ -64,15 +69,15 @@ def test_predict_refuses_rows_outside_the_contract(loan_package_path: Path, loan
 def test_an_unconvertible_model_is_refused_or_stored_natively(
     tmp_path: Path, loan_frame: pd.DataFrame
 ) -> None:
-    model = loan_pipeline(SVC(probability=True, random_state=0))
+    model = loan_pipeline(KNeighborsClassifier(n_neighbors=15))
     rows = loan_frame.head(300)
     model.fit(rows[LOAN_FEATURES], rows["approved"])
     with pytest.raises(UnsupportedModel, match="allow_native"):
-        mp.package(model, rows, name="svc", path=tmp_path / "refused")
+        mp.package(model, rows, name="knn", path=tmp_path / "refused")
     assert not (tmp_path / "refused").exists()
     assert [p.name for p in tmp_path.iterdir()] == []  # no half-written leftovers
 
-    built = mp.package(model, rows, name="svc", path=tmp_path / "native", allow_native=True)
+    built = mp.package(model, rows, name="knn", path=tmp_path / "native", allow_native=True)
     assert built.manifest.runtime == "native"
     assert built.manifest.trusted_types  # an explicit list, never "trust everything"
     assert built.parity.passed

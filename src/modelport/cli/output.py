@@ -24,7 +24,9 @@ def fail_on_errors() -> Iterator[None]:
     try:
         yield
     except ModelportError as exc:
-        err_console.print(f"[bold red]error[/] [dim]({exc.code})[/]: {exc.message}", highlight=False)
+        err_console.print(
+            f"[bold red]error[/] [dim]({exc.code})[/]: {exc.message}", highlight=False
+        )
         for error in exc.errors[:20]:
             err_console.print(f"  - {error}", highlight=False)
         if len(exc.errors) > 20:

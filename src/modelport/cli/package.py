@@ -32,7 +32,9 @@ def inspect(path: Path = typer.Argument(..., help="Package directory or .mpk arc
     with fail_on_errors():
         package = open_package(path)
     m = package.manifest
-    console.print(f"[bold]{m.name}[/]  {m.task.value}  runtime={m.runtime.value}  digest={m.digest}")
+    console.print(
+        f"[bold]{m.name}[/]  {m.task.value}  runtime={m.runtime.value}  digest={m.digest}"
+    )
     console.print(f"built {m.created:%Y-%m-%d %H:%M} UTC with {m.framework['estimator']}")
     parity = m.parity
     gaps = ", ".join(f"{k} {v:.3g}" for k, v in parity.max_abs_diff.items())

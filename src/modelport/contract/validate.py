@@ -238,35 +238,27 @@ def _as_array(values: Any, n_rows: int) -> np.ndarray:
     return array
 
 
-def _missing_reason(spec: FieldSpec, value: Any) -> str:
+def _missing_reason(value: Any) -> str:
     return "is required" if value is ABSENT else "is required and must not be null"
 
 
 def _is_missing(value: Any) -> bool:
-    return value is None or value is ABSENT or (isinstance(value, float) and math.isnan(value))
+    """Absent, null, NaN and the empty string all mean "no value"."""
+    return (
+        value is None
+        or value is ABSENT
+        or (isinstance(value, float) and math.isnan(value))
+        or (isinstance(value, str) and value == "")
+    )
 
 
 # -- numbers ---------------------------------------------------------------------------
 
 
 def _numeric_column(spec: FieldSpec, raw: np.ndarray, lenient: bool) -> _ColumnResult:
-    n = raw.shape[0]
     if raw.dtype.kind in "fiub":
-        # Typed columns (Parquet, pandas): vectorised; only missing values need a look.
-        values = raw.astype(np.float64)
-        result = _ColumnResult(values)
-        if spec.type is FieldType.BOOLEAN and raw.dtype.kind not in "b":
-            for row in np.flatnonzero(~np.isin(values, (0.0, 1.0)) & ~np.isnan(values)):
-                result.bad[int(row)] = f"expected a boolean, got {format_number(values[row])}"
-        if spec.type is FieldType.INTEGER and raw.dtype.kind == "f":
-            fractional = np.isfinite(values) & (values != np.round(values))
-            for row in np.flatnonzero(fractional):
-                result.bad[int(row)] = f"expected an integer, got {format_number(values[row])}"
-        infinite = np.isinf(values)
-        for row in np.flatnonzero(infinite):
-            result.bad[int(row)] = "must be a finite number"
-        _fill_missing(spec, result, np.isnan(values))
-        return result
+        return _typed_numeric_column(spec, raw)
+    n = raw.shape[0]
     values = np.empty(n, dtype=np.float64)
     result = _ColumnResult(values)
     missing = np.zeros(n, dtype=bool)
@@ -283,6 +275,23 @@ def _numeric_column(spec: FieldSpec, raw: np.ndarray, lenient: bool) -> _ColumnR
             result.bad[row] = str(refused)
             values[row] = math.nan
     _fill_missing(spec, result, missing, raw)
+    return result
+
+
+def _typed_numeric_column(spec: FieldSpec, raw: np.ndarray) -> _ColumnResult:
+    """Typed columns (Parquet, pandas): vectorised; only the odd values get a look."""
+    values = raw.astype(np.float64)
+    result = _ColumnResult(values)
+    bad: list[tuple[np.ndarray, str]] = [(np.isinf(values), "must be a finite number")]
+    if spec.type is FieldType.BOOLEAN and raw.dtype.kind != "b":
+        bad.append((~np.isin(values, (0.0, 1.0)) & ~np.isnan(values), "expected a boolean, got {}"))
+    if spec.type is FieldType.INTEGER and raw.dtype.kind == "f":
+        fractional = np.isfinite(values) & (values != np.round(values))
+        bad.append((fractional, "expected an integer, got {}"))
+    for mask, reason in bad:
+        for index in np.flatnonzero(mask):
+            result.bad[int(index)] = reason.format(format_number(values[index]))
+    _fill_missing(spec, result, np.isnan(values))
     return result
 
 
@@ -332,31 +341,31 @@ _BOOLEAN_CONVERTER = _convert_boolean
 def _fill_missing(
     spec: FieldSpec, result: _ColumnResult, missing: np.ndarray, raw: np.ndarray | None = None
 ) -> None:
+    """Refuse missing values of a required field; fill an optional field's default."""
     if not missing.any():
         return
     if spec.required:
-        for row in np.flatnonzero(missing):
-            value = raw[row] if raw is not None else None
-            result.bad.setdefault(int(row), _missing_reason(spec, value))
+        for index in np.flatnonzero(missing):
+            value = raw[index] if raw is not None else None
+            result.bad.setdefault(int(index), _missing_reason(value))
     elif spec.default is not None:
-        result.values[missing] = float(spec.default)
+        default = spec.default
+        result.values[missing] = float(default) if spec.type.is_numeric else str(default)
 
 
 def _check_bounds(spec: FieldSpec, result: _ColumnResult) -> None:
     values = result.values
+    limits = (
+        (spec.minimum, np.less, "below the minimum"),
+        (spec.maximum, np.greater, "above the maximum"),
+    )
     with np.errstate(invalid="ignore"):
-        if spec.minimum is not None:
-            for row in np.flatnonzero(values < spec.minimum):
-                result.bad.setdefault(
-                    int(row),
-                    f"{format_number(values[row])} is below the minimum {format_number(spec.minimum)}",
-                )
-        if spec.maximum is not None:
-            for row in np.flatnonzero(values > spec.maximum):
-                result.bad.setdefault(
-                    int(row),
-                    f"{format_number(values[row])} is above the maximum {format_number(spec.maximum)}",
-                )
+        for limit, beyond, words in limits:
+            if limit is None:
+                continue
+            for index in np.flatnonzero(beyond(values, limit)):
+                reason = f"{format_number(values[index])} is {words} {format_number(limit)}"
+                result.bad.setdefault(int(index), reason)
 
 
 # -- strings and dates -----------------------------------------------------------------
@@ -369,20 +378,15 @@ def _string_column(spec: FieldSpec, raw: np.ndarray) -> _ColumnResult:
     missing = np.zeros(n, dtype=bool)
     for row in range(n):
         value = raw[row]
-        if isinstance(value, str):
-            values[row] = value
-        elif _is_missing(value):
+        if _is_missing(value):
             missing[row] = True
             values[row] = None
+        elif isinstance(value, str):
+            values[row] = value
         else:
             result.bad[row] = f"expected a string, got {_describe(value)}"
             values[row] = None
-    if missing.any():
-        if spec.required:
-            for row in np.flatnonzero(missing):
-                result.bad.setdefault(int(row), _missing_reason(spec, raw[row]))
-        elif spec.default is not None:
-            values[missing] = str(spec.default)
+    _fill_missing(spec, result, missing, raw)
     return result
 
 
@@ -420,12 +424,7 @@ def _date_column(spec: FieldSpec, raw: np.ndarray) -> _ColumnResult:
         else:
             result.bad[row] = f"expected a date as YYYY-MM-DD, got {_describe(value)}"
             values[row] = None
-    if missing.any():
-        if spec.required:
-            for row in np.flatnonzero(missing):
-                result.bad.setdefault(int(row), _missing_reason(spec, raw[row]))
-        elif spec.default is not None:
-            values[missing] = str(spec.default)
+    _fill_missing(spec, result, missing, raw)
     return result
 
 

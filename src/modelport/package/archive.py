@@ -8,7 +8,6 @@ devices) and the unpacked size is capped against decompression bombs.
 from __future__ import annotations
 
 import atexit
-import re
 import shutil
 import tarfile
 import tempfile
@@ -16,14 +15,13 @@ from pathlib import Path
 
 from modelport.errors import UnsafeArchive
 from modelport.package.files import atomic_directory
-from modelport.package.manifest import MANIFEST_FILE
+from modelport.package.manifest import FILE_NAME_PATTERN, MANIFEST_FILE
 
 __all__ = ["ARCHIVE_SUFFIX", "MAX_UNPACKED_BYTES", "pack", "unpack", "unpack_to_temp"]
 
 ARCHIVE_SUFFIX = ".mpk"
 MAX_UNPACKED_BYTES = 4 * 1024**3
 _MAX_MEMBERS = 64
-_MEMBER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 def pack(directory: Path, archive: Path) -> Path:
@@ -76,7 +74,7 @@ def _check_members(members: list[tarfile.TarInfo], max_bytes: int) -> None:
     for member in members:
         if not member.isfile():
             raise UnsafeArchive(f"archive member {member.name!r} is not a regular file")
-        if not _MEMBER_NAME.fullmatch(member.name) or member.name in seen:
+        if not FILE_NAME_PATTERN.fullmatch(member.name) or member.name in seen:
             raise UnsafeArchive(f"archive member name {member.name!r} is not allowed")
         seen.add(member.name)
         total += member.size

@@ -206,7 +206,7 @@ def _dump_native(model: Any, path: Path) -> list[str]:
 
 def _library_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
-    for dist in ("modelport", "scikit-learn", "skl2onnx", "onnx", "onnxruntime", "numpy", "pandas"):
+    for dist in ("modelport", "scikit-learn", "onnx", "onnxruntime", "numpy", "pandas"):
         try:
             versions[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:

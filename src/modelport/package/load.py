@@ -39,7 +39,8 @@ class Package:
 
     def reference(self) -> pd.DataFrame:
         """The reference rows with the original model's predictions (``expected_*`` columns)."""
-        return pq.read_table(self.path / REFERENCE_FILE).to_pandas()
+        frame: pd.DataFrame = pq.read_table(self.path / REFERENCE_FILE).to_pandas()
+        return frame
 
 
 def verify_directory(directory: Path) -> Manifest:
@@ -97,4 +98,6 @@ def load_scorer(package: Package, *, threads: int = 1) -> Scorer:
         return NativeScorer(
             package.model_path, manifest.contract, task, manifest.classes, manifest.trusted_types
         )
-    return OnnxScorer(package.model_path, manifest.contract, task, manifest.classes, threads=threads)
+    return OnnxScorer(
+        package.model_path, manifest.contract, task, manifest.classes, threads=threads
+    )

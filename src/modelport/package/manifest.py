@@ -26,6 +26,7 @@ from modelport.runtime import Task
 __all__ = [
     "FORMAT_VERSION",
     "MANIFEST_FILE",
+    "FILE_NAME_PATTERN",
     "NAME_PATTERN",
     "Manifest",
     "OutputSpec",
@@ -38,6 +39,7 @@ __all__ = [
 FORMAT_VERSION = 1
 MANIFEST_FILE = "modelport.yaml"
 NAME_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
+FILE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # flat: no "/" or ".."
 
 
 def check_name(name: str, what: str = "model name") -> str:
@@ -103,6 +105,16 @@ class Manifest(BaseModel):
     def _safe_name(cls, value: str) -> str:
         return check_name(value)
 
+    @field_validator("files")
+    @classmethod
+    def _plain_file_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, digest in value.items():
+            if not FILE_NAME_PATTERN.fullmatch(name) or name == MANIFEST_FILE:
+                raise ValueError(f"file name {name!r} is not a plain package file name")
+            if not re.fullmatch(r"[0-9a-f]{64}", digest):
+                raise ValueError(f"digest of {name} is not a SHA-256 hex digest")
+        return value
+
     @field_validator("format_version")
     @classmethod
     def _known_format(cls, value: int) -> int:
@@ -129,11 +141,15 @@ class Manifest(BaseModel):
     def read(cls, directory: Path) -> Manifest:
         path = directory / MANIFEST_FILE
         if not path.is_file():
-            raise PackageError(f"{directory} is not a modelport package: {MANIFEST_FILE} is missing")
+            raise PackageError(
+                f"{directory} is not a modelport package: {MANIFEST_FILE} is missing"
+            )
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise IntegrityError(f"{MANIFEST_FILE} in {directory} is not valid YAML: {exc}") from None
+            raise IntegrityError(
+                f"{MANIFEST_FILE} in {directory} is not valid YAML: {exc}"
+            ) from None
         if not isinstance(data, dict):
             raise IntegrityError(f"{MANIFEST_FILE} in {directory} is not a mapping")
         try:

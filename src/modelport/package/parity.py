@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelport.contract import Contract, FieldType, Validator
+from modelport.contract import Contract, FieldType
 from modelport.package.manifest import ParitySummary, Runtime
 from modelport.runtime import Prediction, Scorer, Task
 
@@ -70,11 +70,11 @@ class ParityReport:
             f"{self.rows_checked} rows ({self.sample_rows} sample + {self.edge_rows} edge), "
             f"max abs diff {gaps}, {self.label_mismatches} label mismatches"
         ]
-        for row in self.worst:
-            lines.append(
-                f"  row {row['row']} ({row['source']}): {row['output']} original "
-                f"{row['original']!r} vs packaged {row['packaged']!r} (diff {row['diff']:.3g})"
-            )
+        lines.extend(
+            f"  row {row['row']} ({row['source']}): original {row['original']} "
+            f"vs packaged {row['packaged']} (diff {row['diff']:.3g})"
+            for row in self.worst
+        )
         return "\n".join(lines)
 
 
@@ -137,10 +137,13 @@ def edge_rows(sample: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame, l
 
 def _missing_like(column: pd.Series, n: int) -> pd.Series:
     """Missing values the way the sample's own column holds them (NaN in its dtype)."""
-    dtype = column.dtype if not pd.api.types.is_integer_dtype(column.dtype) else np.float64
-    if pd.api.types.is_bool_dtype(dtype):
+    dtype: Any = column.dtype
+    if pd.api.types.is_integer_dtype(dtype):
+        dtype = np.float64
+    elif pd.api.types.is_bool_dtype(dtype):
         dtype = object
-    return pd.Series([np.nan] * n, dtype=dtype)
+    missing: pd.Series = pd.Series([np.nan] * n, dtype=dtype)
+    return missing
 
 
 def measure_parity(
@@ -158,71 +161,57 @@ def measure_parity(
     sources = [f"sample row {i}" for i in range(len(checked))] + edge_sources
 
     original = original_prediction(model, frame, scorer.task, scorer.classes)
-    validated = Validator(scorer.contract).validate_columns(
+    validated = scorer.validator.validate_columns(
         {name: frame[name] for name in scorer.contract.names}, len(frame), enforce_domain=False
     )
     if validated.errors:
         raise ValueError(f"parity rows do not fit the contract: {validated.errors[0]}")
     packaged = scorer.score_validated(validated)
 
-    gaps: dict[str, np.ndarray] = {}
-    mismatches = 0
-    if scorer.task is Task.REGRESSION:
-        gaps["value"] = np.abs(packaged.values - original.values)  # type: ignore[operator]
+    expected, actual = original.to_frame(), packaged.to_frame()
+    outputs = [c for c in expected.columns if c != "label"]
+    gap = (actual[outputs] - expected[outputs]).abs().max(axis=1, skipna=False).to_numpy()
+    if "label" in expected:
+        label_differs = (actual["label"].astype(str) != expected["label"].astype(str)).to_numpy()
     else:
-        gaps["probabilities"] = np.abs(
-            packaged.probabilities - original.probabilities  # type: ignore[operator]
-        ).max(axis=1)
-        same = np.asarray(
-            [_same_label(a, b) for a, b in zip(packaged.labels, original.labels, strict=True)]  # type: ignore[arg-type]
-        )
-        mismatches = int((~same).sum())
-        gaps["label"] = (~same).astype(np.float64)
-    max_abs = {k: float(np.nanmax(v)) if v.size else 0.0 for k, v in gaps.items() if k != "label"}
-    not_finite = any(not np.isfinite(v).all() for v in gaps.values())
-    passed = mismatches == 0 and not not_finite and all(v <= tolerance for v in max_abs.values())
+        label_differs = np.zeros(len(expected), dtype=bool)
+    worst_gap = float(np.max(gap, initial=0.0))  # NaN when a side produced NaN: a failure
+    name = "value" if scorer.task is Task.REGRESSION else "probabilities"
+    mismatches = int(label_differs.sum())
     return ParityReport(
-        passed=passed,
+        passed=mismatches == 0 and worst_gap <= tolerance,
         tolerance=tolerance,
         runtime=runtime,
         sample_rows=len(checked),
         edge_rows=len(edges),
-        max_abs_diff=max_abs,
+        max_abs_diff={name: worst_gap},
         label_mismatches=mismatches,
-        worst=_worst_rows(gaps, original, packaged, sources),
+        worst=_worst_rows(gap, label_differs, expected, actual, sources),
     )
 
 
-def _same_label(a: Any, b: Any) -> bool:
-    return bool(a == b) or str(a) == str(b)
-
-
 def _worst_rows(
-    gaps: dict[str, np.ndarray], original: Prediction, packaged: Prediction, sources: list[str]
+    gap: np.ndarray,
+    label_differs: np.ndarray,
+    expected: pd.DataFrame,
+    actual: pd.DataFrame,
+    sources: list[str],
 ) -> list[dict[str, Any]]:
-    key = "value" if "value" in gaps else "probabilities"
-    score = np.nan_to_num(gaps[key], nan=np.inf) + gaps.get("label", 0) * 1e9
-    order = np.argsort(-score, kind="stable")[:_WORST_SHOWN]
-    worst = []
-    for row in order:
-        if score[row] == 0:
-            break
-        if key == "value":
-            a, b = float(original.values[row]), float(packaged.values[row])  # type: ignore[index]
-        else:
-            a = original.labels[row].item() if hasattr(original.labels[row], "item") else original.labels[row]  # type: ignore[index]
-            b = packaged.labels[row].item() if hasattr(packaged.labels[row], "item") else packaged.labels[row]  # type: ignore[index]
-            if a == b:
-                a = original.probabilities[row].round(8).tolist()  # type: ignore[index]
-                b = packaged.probabilities[row].round(8).tolist()  # type: ignore[index]
-        worst.append(
-            {
-                "row": int(row),
-                "source": sources[row],
-                "output": key,
-                "original": a,
-                "packaged": b,
-                "diff": float(gaps[key][row]),
-            }
-        )
-    return worst
+    """The rows that differ most (label changes first), both sides shown in full."""
+    badness = np.nan_to_num(gap, nan=np.inf) + np.where(label_differs, np.inf, 0.0)
+    order = np.argsort(-badness, kind="stable")[:_WORST_SHOWN]
+    return [
+        {
+            "row": int(row),
+            "source": sources[row],
+            "original": {k: _plain(v) for k, v in expected.iloc[row].items()},
+            "packaged": {k: _plain(v) for k, v in actual.iloc[row].items()},
+            "diff": float(gap[row]),
+        }
+        for row in order
+        if badness[row] > 0
+    ]
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value

@@ -25,7 +25,9 @@ def check_reference(package: Package, scorer: Scorer | None = None) -> float:
         {name: inputs[name] for name in inputs.columns}, len(inputs), enforce_domain=False
     )
     if validated.errors:
-        raise ParityError(f"reference rows of {package.name} no longer fit its contract", validated.errors)
+        raise ParityError(
+            f"reference rows of {package.name} no longer fit its contract", validated.errors
+        )
     actual = scorer.score_validated(validated).to_frame()
     worst = 0.0
     for column in actual.columns:
@@ -36,10 +38,13 @@ def check_reference(package: Package, scorer: Scorer | None = None) -> float:
             if mismatched:
                 raise ParityError(f"{package.name}: {mismatched} reference labels differ")
             continue
-        worst = max(worst, float(np.max(np.abs(got.astype(float) - want.astype(float)), initial=0.0)))
+        worst = max(
+            worst, float(np.max(np.abs(got.astype(float) - want.astype(float)), initial=0.0))
+        )
     tolerance = package.manifest.parity.tolerance
     if worst > tolerance:
         raise ParityError(
-            f"{package.name}: reference rows differ by {worst:.3g}, beyond the tolerance {tolerance:g}"
+            f"{package.name}: reference rows differ by {worst:.3g}, "
+            f"beyond the tolerance {tolerance:g}"
         )
     return worst

@@ -142,9 +142,11 @@ class NativeScorer(Scorer):
         data: dict[str, Any] = {}
         for spec in self.contract.fields:
             column = columns[spec.name]
-            if spec.type is FieldType.INTEGER or spec.type is FieldType.NUMBER:
-                data[spec.name] = column
-            elif spec.type is FieldType.BOOLEAN:
+            if (
+                spec.type is FieldType.INTEGER
+                or spec.type is FieldType.NUMBER
+                or spec.type is FieldType.BOOLEAN
+            ):
                 data[spec.name] = column
             else:
                 data[spec.name] = np.where(pd.isna(column), np.nan, column).astype(object)
@@ -166,5 +168,8 @@ def _empty(task: Task, classes: list[Any] | None) -> Prediction:
     if task is Task.REGRESSION:
         return Prediction(task, classes, values=np.empty(0))
     return Prediction(
-        task, classes, labels=np.empty(0, dtype=object), probabilities=np.empty((0, len(classes or [])))
+        task,
+        classes,
+        labels=np.empty(0, dtype=object),
+        probabilities=np.empty((0, len(classes or []))),
     )

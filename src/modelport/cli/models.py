@@ -1,0 +1,151 @@
+"""``modelport models``: register packages, list and show models, move aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.table import Column, Table
+
+from modelport.cli.output import console, fail_on_errors
+from modelport.contract import Contract
+from modelport.registry import DEFAULT_ALIAS, ModelRef, ModelVersion, Registry, parse_ref
+from modelport.settings import Settings
+
+app = typer.Typer(
+    help="Register packages, list models and versions, move aliases.", no_args_is_help=True
+)
+
+_SHORT = 12
+
+
+@contextmanager
+def _registry() -> Iterator[Registry]:
+    """The registry the environment names (MODELPORT_HOME, MODELPORT_DATABASE_URL)."""
+    with fail_on_errors(), Registry.from_settings(Settings()) as registry:
+        yield registry
+
+
+@app.command()
+def register(
+    path: Path = typer.Argument(..., help="Package directory or .mpk archive."),
+    alias: str | None = typer.Option(None, "--alias", "-a", help="Point this alias at it."),
+) -> None:
+    """Copy a package into the registry (verified) as the model's next version."""
+    with _registry() as registry:
+        known = {v.digest for model in registry.list_models() for v in model.versions}
+        version = registry.register(path, alias=alias)
+    verb = "already registered" if version.digest in known else "registered"
+    pointed = f", alias {alias}" if alias else ""
+    console.print(
+        f"[green]{verb}[/] {version.name}:{version.version} "
+        f"(digest {version.digest[:_SHORT]}{pointed})",
+        highlight=False,
+    )
+
+
+@app.command("list")
+def list_models() -> None:
+    """Every registered model with its versions and aliases."""
+    with _registry() as registry:
+        models = registry.list_models()
+    if not models:
+        console.print("no models registered yet; add one with: modelport models register PATH")
+        return
+    table = Table(
+        Column("name", no_wrap=True),
+        Column("versions", justify="right"),
+        Column("aliases", overflow="fold"),
+        Column("latest digest", no_wrap=True, min_width=_SHORT),
+    )
+    for model in models:
+        latest = model.latest
+        aliases = ", ".join(f"{a} → {v}" for a, v in sorted(model.aliases.items()))
+        table.add_row(model.name, str(latest.version), aliases or "-", latest.digest[:_SHORT])
+    console.print(table)
+
+
+@app.command()
+def show(
+    ref: str = typer.Argument(..., help="NAME, or NAME@ALIAS / NAME:VERSION for whose contract."),
+) -> None:
+    """A model's versions, and the input contract of one of them.
+
+    The contract shown is that of the version REF names; for a bare NAME, the production
+    version if there is one, else the latest.
+    """
+    with _registry() as registry:
+        parsed = parse_ref(ref)
+        model = registry.get_model(parsed.name)
+        if ref == parsed.name and DEFAULT_ALIAS not in model.aliases:
+            parsed = ModelRef(model.name, version=model.latest.version)
+        chosen = registry.resolve(parsed)
+        contract = registry.manifest(parsed).contract
+    console.print(f"[bold]{model.name}[/]  registered {_when(model.created_at)}", highlight=False)
+    table = Table(
+        Column("version", justify="right", no_wrap=True),
+        Column("task/runtime", no_wrap=True),
+        Column("digest", no_wrap=True, min_width=_SHORT),
+        Column("created (UTC)", no_wrap=True),
+        Column("aliases", overflow="fold"),
+    )
+    for v in model.versions:
+        table.add_row(
+            str(v.version),
+            f"{v.task}/{v.runtime}",
+            v.digest[:_SHORT],
+            f"{v.created_at:%Y-%m-%d %H:%M}",
+            "\n".join(v.aliases) or "-",
+        )
+    console.print(table)
+    for v in model.versions:
+        if v.description:
+            console.print(f"  version {v.version}: {v.description}", highlight=False)
+    console.print(f"contract of {_label(chosen)}:", highlight=False)
+    console.print(_contract_table(contract))
+
+
+@app.command()
+def alias(
+    name: str = typer.Argument(..., help="Model name."),
+    alias: str = typer.Argument(..., help="Alias to set or move, e.g. production."),
+    version: int = typer.Argument(..., help="Version the alias will point at."),
+) -> None:
+    """Point NAME@ALIAS at VERSION: servers watching the alias swap to it."""
+    with _registry() as registry:
+        before = registry.get_model(name).aliases.get(alias)
+        moved = registry.set_alias(name, alias, version)
+    if before is None:
+        change = "new alias"
+    elif before == moved.version:
+        change = "unchanged"
+    else:
+        change = f"was version {before}"
+    console.print(
+        f"[green]{moved.name}@{alias}[/] → version {moved.version} ({change})", highlight=False
+    )
+
+
+def _label(version: ModelVersion) -> str:
+    aliases = f" ({', '.join(version.aliases)})" if version.aliases else ""
+    return f"{version.name}:{version.version}{aliases}"
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def _contract_table(contract: Contract) -> Table:
+    table = Table("field", "type", "required", "bounds / categories")
+    for field in contract.fields:
+        if field.categories is not None:
+            domain = ", ".join(field.categories[:6]) + (" ..." if len(field.categories) > 6 else "")
+        elif field.minimum is not None or field.maximum is not None:
+            domain = f"[{field.minimum}, {field.maximum}]"
+        else:
+            domain = ""
+        table.add_row(field.name, field.type.value, "yes" if field.required else "no", domain)
+    return table

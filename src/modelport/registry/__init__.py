@@ -1,0 +1,22 @@
+"""The model registry: named models, numbered versions, aliases, verified package files.
+
+    registry = Registry.from_settings(Settings())
+    v = registry.register("dist/loan-approval", alias="staging")   # -> loan-approval:1
+    registry.set_alias("loan-approval", "production", v.version)
+    package = registry.open("loan-approval")                       # production, re-verified
+
+See ``docs/registry.md``.
+"""
+
+from modelport.registry.records import ModelVersion, RegisteredModel
+from modelport.registry.refs import DEFAULT_ALIAS, ModelRef, parse_ref
+from modelport.registry.registry import Registry
+
+__all__ = [
+    "DEFAULT_ALIAS",
+    "ModelRef",
+    "ModelVersion",
+    "RegisteredModel",
+    "Registry",
+    "parse_ref",
+]

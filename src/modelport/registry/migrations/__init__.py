@@ -1,0 +1,1 @@
+"""Alembic scripts of the registry schema; run them through :mod:`modelport.registry.migrate`."""
