@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import reprlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,18 +58,29 @@ def format_number(value: float) -> str:
     return f"{value:.6g}"
 
 
+def _short_repr() -> reprlib.Repr:
+    # Bounded in depth and length: a client's 1,000-deep or 10 MB value costs nothing here.
+    short = reprlib.Repr()
+    short.maxlevel, short.maxstring, short.maxother = 2, 30, 30
+    short.maxlist = short.maxdict = 4
+    return short
+
+
+_SHORT_REPR = _short_repr()
+_KINDS = {
+    bool: "boolean",
+    str: "string",
+    int: "number",
+    float: "number",
+    list: "array",
+    dict: "object",
+}
+
+
 def _describe(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 40:
-        text = text[:37] + "..."
-    kind = {bool: "boolean", str: "string", int: "number", float: "number"}.get(
-        type(value), type(value).__name__
-    )
-    if isinstance(value, list):
-        kind = "array"
-    elif isinstance(value, dict):
-        kind = "object"
-    return f"{kind} {text}"
+    """``string 'abc'``, ``array [1, 2]``: the JSON kind and a short excerpt of a value."""
+    kind = _KINDS.get(type(value), type(value).__name__)
+    return f"{kind} {_SHORT_REPR.repr(value)}"
 
 
 @dataclass(slots=True)

@@ -33,6 +33,7 @@ from sklearn.preprocessing import (
 
 from modelport.errors import PackageError, UnsupportedModel
 from modelport.package.converters.onnx_graph import GraphBuilder
+from modelport.runtime.scorer import MISSING_STRING  # the feed convention lives with the runtime
 
 __all__ = [
     "MISSING_STRING",
@@ -42,8 +43,6 @@ __all__ = [
     "as_matrix",
     "supported_transformers",
 ]
-
-MISSING_STRING = ""  # what the runtime feeds for a missing string or date
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,86 @@
+"""Per-request context: a request id on every response, and no stack trace ever sent.
+
+A pure ASGI middleware (no per-request task or body copy). The client's ``X-Request-ID``
+is echoed if it is a short safe token; otherwise one is generated. An exception nothing
+else handled is logged with the request id and answered with a bare 500 envelope.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["REQUEST_ID_HEADER", "RequestContextMiddleware", "request_id_of"]
+
+logger = logging.getLogger("modelport.server")
+
+REQUEST_ID_HEADER = "x-request-id"
+_HEADER = REQUEST_ID_HEADER.encode("latin-1")
+_SAFE_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
+_SCOPE_KEY = "modelport.request_id"
+
+
+def request_id_of(scope: Scope) -> str:
+    """The request id the middleware assigned (empty outside a request)."""
+    return str(scope.get(_SCOPE_KEY, ""))
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_id(scope) or os.urandom(8).hex().encode("ascii")
+        scope[_SCOPE_KEY] = request_id.decode("ascii")
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", ()), (_HEADER, request_id)]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            logger.exception(
+                "unhandled error answering %s %s (request %s)",
+                scope.get("method"),
+                scope.get("path"),
+                scope[_SCOPE_KEY],
+            )
+            if started:
+                raise  # the response is under way: all the server can do is drop the connection
+            await _internal_error(send_with_id, scope[_SCOPE_KEY])
+
+
+def _incoming_id(scope: Scope) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == _HEADER:
+            return value if _SAFE_ID.fullmatch(value) else None
+    return None
+
+
+async def _internal_error(send: Send, request_id: str) -> None:
+    body = orjson.dumps(
+        {
+            "success": False,
+            "code": "internal_error",
+            "message": "internal error",
+            "request_id": request_id,
+        }
+    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode("ascii")),
+    ]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

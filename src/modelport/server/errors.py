@@ -1,0 +1,169 @@
+"""Errors as HTTP: one envelope, one status per error code.
+
+Domain errors (:mod:`modelport.errors`) know nothing of HTTP; this module is the only
+place their codes meet status codes. Every refusal has the same shape::
+
+    {"success": false, "code": "invalid_input", "message": "...",
+     "errors": [{"record": 0, "field": "age", "reason": "..."}]}
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from modelport.errors import (
+    AlreadyExists,
+    FieldError,
+    InvalidInput,
+    InvalidName,
+    MalformedRequest,
+    ModelportError,
+    NotFound,
+    PackageError,
+    PayloadTooLarge,
+    RegistryError,
+)
+
+__all__ = [
+    "MAX_LISTED_ERRORS",
+    "HttpError",
+    "error_response",
+    "install_error_handlers",
+    "json_response",
+    "status_for",
+]
+
+logger = logging.getLogger("modelport.server")
+
+MAX_LISTED_ERRORS = 1000  # a response lists at most this many field errors
+
+_STATUS: dict[type[ModelportError], int] = {
+    MalformedRequest: 400,
+    PayloadTooLarge: 413,
+    InvalidInput: 422,
+    NotFound: 404,
+    InvalidName: 400,
+    AlreadyExists: 409,
+    PackageError: 503,  # the version exists but cannot be served: not the client's doing
+    RegistryError: 503,
+}
+_SERVER_SIDE: dict[type, str] = {
+    PackageError: "this model version cannot be served right now; the server log says why",
+    RegistryError: "the model registry is unavailable; try again shortly",
+}
+_HTTP_CODES = {
+    400: "malformed_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+class HttpError(Exception):
+    """A refusal that only exists in HTTP (wrong media type, unknown route...)."""
+
+    def __init__(
+        self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+def status_for(error: ModelportError) -> int:
+    for cls in type(error).__mro__:
+        status = _STATUS.get(cls)
+        if status is not None:
+            return status
+    return 500
+
+
+def json_response(
+    data: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(
+        orjson.dumps(data), status_code=status, headers=headers, media_type="application/json"
+    )
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    errors: Sequence[FieldError] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    listed = [e.to_dict() for e in errors[:MAX_LISTED_ERRORS]]
+    if len(errors) > MAX_LISTED_ERRORS:
+        message = f"{message} ({len(errors)} errors, the first {MAX_LISTED_ERRORS} listed)"
+    body = {"success": False, "code": code, "message": message, "errors": listed}
+    return json_response(body, status, headers)
+
+
+def modelport_error_response(
+    error: ModelportError, headers: Mapping[str, str] | None = None
+) -> Response:
+    status = status_for(error)
+    message = error.message
+    if status >= 500:  # the server's trouble: details (paths, causes) stay in the log
+        logger.warning("%s (%s): %s", status, error.code, error)
+        message = next(
+            (_SERVER_SIDE[c] for c in type(error).__mro__ if c in _SERVER_SIDE), "internal error"
+        )
+    extra = dict(headers or {})
+    if isinstance(error, PayloadTooLarge):
+        extra["connection"] = "close"  # the rest of the body is never read
+    return error_response(status, error.code, message, error.errors, extra)
+
+
+async def _modelport_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, ModelportError):  # pragma: no cover - registered for this type
+        raise exc
+    return modelport_error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, HttpError):  # pragma: no cover
+        raise exc
+    return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
+
+
+async def _starlette_http_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, HTTPException):  # pragma: no cover
+        raise exc
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    message = {
+        404: f"no route {request.url.path[:200]!r}",
+        405: f"method {request.method} is not allowed here",
+    }.get(exc.status_code, str(exc.detail))
+    return error_response(exc.status_code, code, message, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, RequestValidationError):  # pragma: no cover
+        raise exc
+    errors = [
+        FieldError(None, ".".join(str(p) for p in e.get("loc", ())), str(e.get("msg", "")))
+        for e in exc.errors()
+    ]
+    return error_response(400, "malformed_request", "the request is malformed", errors)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error an endpoint can raise to the envelope (unexpected ones: middleware)."""
+    app.add_exception_handler(ModelportError, _modelport_error)
+    app.add_exception_handler(HttpError, _http_error)
+    app.add_exception_handler(HTTPException, _starlette_http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

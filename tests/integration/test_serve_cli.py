@@ -1,0 +1,92 @@
+"""``modelport serve --workers 2`` as a real process tree: every worker loads and answers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import typer
+from typer.testing import CliRunner
+
+import modelport as mp
+from modelport.cli import serve as serve_command
+from modelport.registry import Registry
+from modelport.settings import Settings
+
+SRC = Path(mp.__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_options() -> None:
+    app = typer.Typer()
+    app.command("serve")(serve_command.serve)
+    app.command("other")(lambda: None)
+    result = CliRunner().invoke(app, ["serve", "--help"])
+    assert result.exit_code == 0
+    for option in ("--host", "--port", "--workers", "--reload-seconds"):
+        assert option in result.output
+
+
+def test_serve_with_two_workers(tmp_path: Path, loan_package_path: Path) -> None:
+    with Registry.from_settings(Settings(home=tmp_path)) as registry:
+        registry.register(loan_package_path, alias="production")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+        "MODELPORT_HOME": str(tmp_path),
+    }
+    code = (
+        "from modelport.cli.serve import serve; "
+        f"serve(host='127.0.0.1', port={port}, workers=2, reload_seconds=0.5)"
+    )
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-c", code], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 40
+        ready = 0
+        while ready < 10 and time.monotonic() < deadline:  # readiness from both workers
+            assert process.poll() is None, log.read_text()
+            with contextlib.suppress(httpx.TransportError):
+                ready = ready + 1 if httpx.get(f"{url}/readyz").status_code == 200 else 0
+            time.sleep(0.05)
+        assert ready >= 10, log.read_text()
+        record: dict[str, object] = {"loan_amount": 12000, "loan_term_months": 36}
+        record |= {"open_accounts": 4}
+        record |= {"delinquencies": 0, "home_ownership": "rent", "region": "north"}
+        record |= {"has_cosigner": False}
+
+        def predict(_: int) -> int:
+            with httpx.Client(base_url=url) as client:
+                response = client.post("/v1/models/loan-approval/predict", json=record)
+                assert response.json()["model"] == {"name": "loan-approval", "version": 1}
+                return response.status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(predict, range(64))) == {200}
+        assert log.read_text().count("Started server process") == 2
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, log.read_text()

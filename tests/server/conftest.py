@@ -1,0 +1,184 @@
+"""A real modelport server on loopback (uvicorn in a subprocess) and records to send it."""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+
+import modelport as mp
+from modelport.datasets import LOAN_FEATURES
+from modelport.package import open_package
+from modelport.registry import Registry
+from modelport.settings import Settings
+
+MODEL = "loan-approval"
+MAX_BODY_BYTES = 64 * 1024
+MAX_RECORDS = 50
+SRC = Path(mp.__file__).resolve().parents[1]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    home: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(home: Path, *, poll_seconds: float = 0.3) -> LiveServer:
+    """uvicorn running ``modelport.server.app:factory`` with settings from the environment."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+        "MODELPORT_HOME": str(home),
+        "MODELPORT_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
+        "MODELPORT_MAX_RECORDS": str(MAX_RECORDS),
+        "MODELPORT_ALIAS_POLL_SECONDS": str(poll_seconds),
+    }
+    env.pop("MODELPORT_DATABASE_URL", None)
+    log = home / "server.log"
+    command = [sys.executable, "-m", "uvicorn", "modelport.server.app:factory", "--factory"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = LiveServer(f"http://127.0.0.1:{port}", home, process, log)
+    try:
+        wait_ready(server)
+    except BaseException:
+        stop_server(server)
+        raise
+    return server
+
+
+def wait_ready(server: LiveServer, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not server.alive():
+            raise RuntimeError(f"the server exited:\n{server.log.read_text()}")
+        try:
+            if httpx.get(f"{server.url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"the server did not get ready:\n{server.log.read_text()}")
+
+
+def stop_server(server: LiveServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+def refusal(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"success", "code", "message", "errors"}
+    assert body["success"] is False
+    assert body["code"] == code
+    assert body["message"]
+    for error in body["errors"]:
+        assert set(error) == {"record", "field", "reason"}
+    assert "x-request-id" in response.headers
+    return dict(body)
+
+
+def reference_records(package_path: Path, n: int) -> list[dict[str, Any]]:
+    """The first ``n`` reference rows of a package as JSON records (missing: left out)."""
+    package = open_package(package_path)
+    rows = package.reference()[package.manifest.contract.names].head(n)
+    records = []
+    for row in rows.astype(object).to_dict("records"):
+        missing = [k for k, v in row.items() if isinstance(v, float) and math.isnan(v)]
+        records.append({str(k): v for k, v in row.items() if k not in missing})
+    return records
+
+
+@pytest.fixture(scope="session")
+def second_package_path(
+    tmp_path_factory: pytest.TempPathFactory, fitted_loan_model: Pipeline, loan_frame: pd.DataFrame
+) -> Path:
+    """The loan pipeline refit with another random state: a second version of the model."""
+    refit = clone(fitted_loan_model).set_params(model__random_state=1, model__n_estimators=10)
+    refit.fit(loan_frame[LOAN_FEATURES], loan_frame["approved"])
+    path = tmp_path_factory.mktemp("packages") / "loan-approval-refit"
+    mp.package(refit, loan_frame, name=MODEL, path=path, description="refit, random_state=1")
+    return path
+
+
+@pytest.fixture(scope="session")
+def registry_factory(
+    tmp_path_factory: pytest.TempPathFactory, loan_package_path: Path, second_package_path: Path
+) -> Callable[[], tuple[Path, Registry]]:
+    """A fresh home whose registry holds the loan model: v1 (production) and v2 (no alias)."""
+
+    def make() -> tuple[Path, Registry]:
+        home = tmp_path_factory.mktemp("home")
+        registry = Registry.from_settings(Settings(home=home))
+        registry.register(loan_package_path, alias="production")
+        registry.register(second_package_path)
+        return home, registry
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def server(registry_factory: Callable[[], tuple[Path, Registry]]) -> Iterator[LiveServer]:
+    """One server shared by the tests that do not move aliases."""
+    home, registry = registry_factory()
+    registry.set_alias(MODEL, "staging", 2)
+    registry.close()
+    live = start_server(home)
+    yield live
+    stop_server(live)
+
+
+@pytest.fixture(scope="session")
+def client(server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+def records(loan_package_path: Path) -> list[dict[str, Any]]:
+    """Valid records (at least 20), from the package's own reference rows."""
+    return reference_records(loan_package_path, 20)
+
+
+@pytest.fixture(scope="session")
+def contract(loan_package_path: Path) -> mp.Contract:
+    return open_package(loan_package_path).manifest.contract
+
+
+@pytest.fixture
+def record(records: list[dict[str, Any]], contract: mp.Contract) -> dict[str, Any]:
+    """One complete valid record (every field present), a fresh copy per test."""
+    return dict(next(r for r in records if set(r) == set(contract.names)))
