@@ -96,7 +96,7 @@ def test_a_tampered_archive_is_refused(
 def test_a_package_with_subdirectories_is_refused(
     registered: Registry, loan_copy: Path, entries: Callable[[], set[str]]
 ) -> None:
-    """Digests can match with nested names; the store holds flat packages only."""
+    """A manifest may only list plain file names: packages are flat."""
     before = entries()
     (loan_copy / "sub").mkdir()
     (loan_copy / "reference.parquet").rename(loan_copy / "sub" / "reference.parquet")
@@ -105,7 +105,7 @@ def test_a_package_with_subdirectories_is_refused(
     files["sub/reference.parquet"] = files.pop("reference.parquet")
     resealed = manifest.model_copy(update={"files": files, "description": "nested"}).sealed()
     (loan_copy / MANIFEST_FILE).write_text(resealed.to_yaml(), encoding="utf-8")
-    with pytest.raises(IntegrityError, match="not a flat package"):
+    with pytest.raises(IntegrityError, match="not a plain package file name"):
         registered.register(loan_copy)
     _nothing_changed(registered, entries, before)
 

@@ -1,0 +1,204 @@
+"""Chunks of input rows, and the rows a chunk refuses.
+
+A chunk is a slice of consecutive input rows that knows its place in the file (``start``,
+the record number of its first row). Two kinds:
+
+* :class:`ArrowChunk`: an Arrow table (CSV and Parquet sources, or any table a caller has);
+* :class:`RecordsChunk`: decoded JSON Lines values, some of which may not be JSON objects
+  or not JSON at all.
+
+Both answer the same two questions for :func:`modelport.batch.score.score_chunk`: which
+rows pass the contract (:meth:`Chunk.check`) and what the carried columns of those rows
+are (:meth:`Chunk.carried`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from modelport.batch.columns import validator_columns
+from modelport.contract import ExtraFieldPolicy, Validated, Validator
+from modelport.errors import BatchError, FieldError
+
+__all__ = ["ArrowChunk", "Checked", "Chunk", "RecordsChunk", "Reject"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """One refused input row: its record number, every reason, and the row as it was read."""
+
+    record: int
+    errors: list[FieldError]
+    row: Any
+    line: int | None = None  # 1-based line number, for line-oriented sources (JSON Lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"record": self.record}
+        if self.line is not None:
+            data["line"] = self.line
+        data["errors"] = [{"field": e.field, "reason": e.reason} for e in self.errors]
+        data["row"] = self.row
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What the contract made of a chunk: the accepted rows typed, the others refused."""
+
+    validated: Validated
+    accepted: np.ndarray  # positions in the chunk of the rows in ``validated.columns``
+    rejects: list[Reject]
+
+
+class Chunk(ABC):
+    """Consecutive input rows; ``start`` is the record number of the first."""
+
+    start: int
+
+    @property
+    @abstractmethod
+    def n_rows(self) -> int:
+        """Rows in the chunk, accepted or not."""
+
+    @abstractmethod
+    def check(
+        self, validator: Validator, *, carry: Sequence[str] = (), ignore_extra: bool = False
+    ) -> Checked:
+        """Validate every row; ``carry`` columns are not fields, so never "extra"."""
+
+    @abstractmethod
+    def carried(self, names: Sequence[str], rows: np.ndarray) -> list[pa.ChunkedArray | pa.Array]:
+        """The ``names`` columns at chunk positions ``rows``, in that order."""
+
+
+def _shift(errors: list[FieldError], record: int) -> list[FieldError]:
+    return [FieldError(record, e.field, e.reason) for e in errors]
+
+
+@dataclass(slots=True)
+class ArrowChunk(Chunk):
+    """Rows as an Arrow table. ``lenient`` for text sources (numbers arrive as strings)."""
+
+    table: pa.Table
+    start: int = 0
+    lenient: bool = False
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.table.num_rows)
+
+    def check(
+        self, validator: Validator, *, carry: Sequence[str] = (), ignore_extra: bool = False
+    ) -> Checked:
+        known = set(validator.contract.names)
+        extras = () if ignore_extra else [n for n in self.table.column_names if n not in carry]
+        validated = validator.validate_columns(
+            validator_columns(self.table, validator.contract, lenient=self.lenient),
+            self.n_rows,
+            lenient=self.lenient,
+            extra_names=[n for n in extras if n not in known],
+        )
+        if not validated.errors:
+            return Checked(validated, validated.accepted, [])
+        grouped = validated.errors_by_record()
+        positions = sorted(grouped)
+        rows = self.table.take(pa.array(positions, type=pa.int64())).to_pylist()
+        rejects = [
+            Reject(self.start + p, _shift(grouped[p], self.start + p), row)
+            for p, row in zip(positions, rows, strict=True)
+        ]
+        return Checked(validated, validated.accepted, rejects)
+
+    def carried(self, names: Sequence[str], rows: np.ndarray) -> list[pa.ChunkedArray | pa.Array]:
+        if not names:
+            return []
+        missing = [n for n in names if n not in self.table.column_names]
+        if missing:
+            raise BatchError(f"the input has no column {', '.join(map(repr, missing))} to carry")
+        taken = self.table.select(list(names)).take(pa.array(rows, type=pa.int64()))
+        return list(taken.columns)
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A line that is not JSON: why, and its text as read."""
+
+    reason: str
+    text: str
+
+
+@dataclass(slots=True)
+class RecordsChunk(Chunk):
+    """Decoded JSON Lines values; an :class:`Unreadable` where a line is not JSON."""
+
+    values: list[Any]
+    start: int = 0
+    lines: list[int] | None = None  # the 1-based line number of each value
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.values)
+
+    def _line(self, position: int) -> int | None:
+        return None if self.lines is None else self.lines[position]
+
+    def check(
+        self, validator: Validator, *, carry: Sequence[str] = (), ignore_extra: bool = False
+    ) -> Checked:
+        contract = validator.contract
+        positions = [i for i, v in enumerate(self.values) if not isinstance(v, Unreadable)]
+        decoded = [self.values[i] for i in positions]
+        if contract.extra_fields is ExtraFieldPolicy.REJECT:
+            if ignore_extra:
+                decoded = [_pick(v, contract.names) for v in decoded]
+            elif carry:
+                dropped = frozenset(carry) - frozenset(contract.names)
+                decoded = [_without(v, dropped) for v in decoded]
+        validated = validator.validate_records(decoded)
+        where = np.asarray(positions, dtype=np.int64)
+        accepted = where[validated.accepted]
+        refused: dict[int, list[FieldError]] = {
+            int(where[k]): v for k, v in validated.errors_by_record().items()
+        }
+        for i, value in enumerate(self.values):
+            if isinstance(value, Unreadable):
+                refused[i] = [FieldError(i, None, value.reason)]
+        rejects = []
+        for p in sorted(refused):
+            value = self.values[p]
+            row = value.text if isinstance(value, Unreadable) else value
+            record = self.start + p
+            rejects.append(Reject(record, _shift(refused[p], record), row, self._line(p)))
+        return Checked(validated, accepted, rejects)
+
+    def carried(self, names: Sequence[str], rows: np.ndarray) -> list[pa.ChunkedArray | pa.Array]:
+        arrays: list[pa.ChunkedArray | pa.Array] = []
+        picked = [self.values[int(i)] for i in rows]
+        for name in names:
+            try:
+                arrays.append(pa.array([v.get(name) for v in picked]))
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                first, last = self.start + int(rows[0]), self.start + int(rows[-1])
+                raise BatchError(
+                    f"carried column {name!r} mixes JSON types within records {first} to {last} "
+                    f"({exc}); a carried column keeps one type"
+                ) from None
+        return arrays
+
+
+def _pick(value: Any, fields: Sequence[str]) -> Any:
+    if not isinstance(value, dict):
+        return value
+    return {name: value[name] for name in fields if name in value}
+
+
+def _without(value: Any, dropped: frozenset[str]) -> Any:
+    if not isinstance(value, dict) or dropped.isdisjoint(value):
+        return value
+    return {k: v for k, v in value.items() if k not in dropped}

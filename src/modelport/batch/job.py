@@ -1,0 +1,258 @@
+"""Score a whole file, chunk by chunk, into an output that appears only when complete.
+
+    reader ──chunks──► score_chunk ──table──► writer   (temporary file beside the output)
+                                  └─rejects─► rejects writer (temporary file beside it)
+    at the end: rows in == rows out + rows rejected, then both files are renamed into place
+
+On any failure, or Ctrl-C, both temporary files are removed and nothing appears.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from modelport.batch.atomic import atomic_file
+from modelport.batch.formats import Format, resolve_format
+from modelport.batch.readers import Reader, open_reader
+from modelport.batch.score import prediction_schema, score_chunk
+from modelport.batch.writers import OutputSchema, RejectsWriter, open_writer
+from modelport.contract import Contract, ExtraFieldPolicy
+from modelport.errors import BatchError
+from modelport.package import Package, load_scorer
+from modelport.runtime import Scorer
+from modelport.settings import Settings
+
+__all__ = [
+    "DEFAULT_CHUNK_ROWS",
+    "BatchSummary",
+    "ProgressCallback",
+    "default_rejects_path",
+    "score_file",
+]
+
+DEFAULT_CHUNK_ROWS: int = Settings.model_fields["batch_chunk_rows"].default
+REJECTS_SUFFIX = ".rejects.jsonl"
+
+ProgressCallback = Callable[[int, int | None], None]
+"""Called with (rows read so far, total rows or ``None``) at the start and after each chunk."""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSummary:
+    """What a batch run did. ``rows_read == rows_scored + rows_rejected`` always."""
+
+    input: Path
+    output: Path
+    rejects: Path
+    input_format: Format
+    output_format: Format
+    rows_read: int
+    rows_scored: int
+    rows_rejected: int
+    elapsed_seconds: float
+    rejected_fields: dict[str, int] = field(default_factory=dict)
+    """How many rejected rows name each field (``"(row)"``: a reason about the whole row)."""
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_read / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input": str(self.input),
+            "output": str(self.output),
+            "rejects": str(self.rejects),
+            "input_format": self.input_format.value,
+            "output_format": self.output_format.value,
+            "rows_read": self.rows_read,
+            "rows_scored": self.rows_scored,
+            "rows_rejected": self.rows_rejected,
+            "elapsed_seconds": self.elapsed_seconds,
+            "rows_per_second": self.rows_per_second,
+            "rejected_fields": dict(self.rejected_fields),
+        }
+
+
+def default_rejects_path(output: Path) -> Path:
+    """``<output>.rejects.jsonl``, beside the output."""
+    output = Path(output)
+    return output.with_name(output.name + REJECTS_SUFFIX)
+
+
+def score_file(
+    scorer_or_package: Scorer | Package,
+    input: str | Path,
+    output: str | Path,
+    *,
+    input_format: Format | str | None = None,
+    output_format: Format | str | None = None,
+    carry: Sequence[str] = (),
+    rejects: str | Path | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: ProgressCallback | None = None,
+    ignore_extra: bool = False,
+    record_column: str | None = None,
+) -> BatchSummary:
+    """Score ``input`` into ``output``, ``chunk_rows`` rows at a time; refused rows to ``rejects``.
+
+    Formats come from the file names unless given (``csv``, ``parquet``, ``jsonl``). The
+    output holds the ``carry`` columns of the input, then the prediction columns, for the
+    accepted rows in input order. ``rejects`` (default ``<output>.rejects.jsonl``) gets one
+    JSON line per refused row. Both files appear only once the whole input is scored.
+
+    Input columns that are not fields of the model are refused up front unless carried,
+    ``ignore_extra`` is set, or the model's contract ignores extra fields.
+    ``record_column`` names an output column, first, holding each row's record number
+    (its 0-based row index in the input), to join the output back to the input.
+    """
+    started = time.perf_counter()
+    if isinstance(scorer_or_package, Package):
+        scorer = load_scorer(scorer_or_package)
+    else:
+        scorer = scorer_or_package
+    source, target = Path(input), Path(output)
+    rejects_path = Path(rejects) if rejects is not None else default_rejects_path(target)
+    in_format = resolve_format(source, input_format)
+    out_format = resolve_format(target, output_format)
+    carry = _check_paths_and_carry(source, target, rejects_path, list(carry), scorer)
+    leading = _check_record_column(record_column, carry, scorer)
+    predictions = prediction_schema(scorer)
+
+    with open_reader(source, in_format) as reader:
+        columns = _plan_columns(reader, scorer.contract, carry, ignore_extra)
+        output_schema = OutputSchema(reader.schema, carry, leading, predictions)
+        total = reader.total_rows
+        read = scored = rejected = 0
+        fields: Counter[str] = Counter()
+        with atomic_file(target) as out_tmp, atomic_file(rejects_path) as rejects_tmp:
+            writer = open_writer(out_tmp, out_format)
+            rejects_writer = RejectsWriter(rejects_tmp)
+            try:
+                if progress is not None:
+                    progress(0, total)
+                for chunk in reader.chunks(chunk_rows, columns=columns):
+                    result = score_chunk(
+                        scorer,
+                        chunk,
+                        carry=carry,
+                        ignore_extra=ignore_extra,
+                        record_column=record_column,
+                        schema=predictions,
+                    )
+                    writer.write(output_schema.conform(result.table))
+                    rejects_writer.write(result.rejects)
+                    for reject in result.rejects:
+                        fields.update({e.field or "(row)" for e in reject.errors})
+                    read += result.n_rows
+                    scored += result.table.num_rows
+                    rejected += len(result.rejects)
+                    if progress is not None:
+                        progress(read, total)
+                writer.close(output_schema.final())
+                rejects_writer.close()
+            except BaseException:
+                writer.abort()
+                rejects_writer.abort()
+                raise
+            if (
+                read != scored + rejected
+                or writer.rows != scored
+                or rejects_writer.rows != rejected
+            ):
+                raise BatchError(
+                    f"{read} rows read but {writer.rows} written and {rejects_writer.rows} "
+                    "rejected; nothing was written"
+                )
+            if total is not None and read != total:
+                raise BatchError(f"{source} announces {total} rows but {read} were read")
+    return BatchSummary(
+        input=source,
+        output=target,
+        rejects=rejects_path,
+        input_format=in_format,
+        output_format=out_format,
+        rows_read=read,
+        rows_scored=scored,
+        rows_rejected=rejected,
+        elapsed_seconds=time.perf_counter() - started,
+        rejected_fields=dict(fields.most_common()),
+    )
+
+
+def _check_paths_and_carry(
+    source: Path, target: Path, rejects: Path, carry: list[str], scorer: Scorer
+) -> list[str]:
+    paths = {"input": source, "output": target, "rejects": rejects}
+    resolved = {name: path.resolve() for name, path in paths.items()}
+    for a, b in (("output", "input"), ("rejects", "input"), ("rejects", "output")):
+        if resolved[a] == resolved[b]:
+            raise BatchError(f"the {a} file would overwrite the {b} file ({paths[b]})")
+    for name in ("output", "rejects"):
+        if paths[name].is_dir():
+            raise BatchError(f"the {name} path {paths[name]} is a directory")
+    duplicates = sorted({c for c in carry if carry.count(c) > 1})
+    if duplicates:
+        raise BatchError(f"carried columns named twice: {', '.join(duplicates)}")
+    names = prediction_schema(scorer).names
+    clash = [c for c in carry if c in names]
+    if clash:
+        raise BatchError(
+            f"cannot carry {', '.join(map(repr, clash))}: the output has prediction columns "
+            f"named {', '.join(names)}"
+        )
+    return carry
+
+
+def _check_record_column(name: str | None, carry: list[str], scorer: Scorer) -> list[pa.Field]:
+    if name is None:
+        return []
+    taken = [*carry, *prediction_schema(scorer).names]
+    if not name or name in taken:
+        raise BatchError(f"the record column needs a name not among {', '.join(taken)}")
+    return [pa.field(name, pa.int64())]
+
+
+def _plan_columns(
+    reader: Reader, contract: Contract, carry: list[str], ignore_extra: bool
+) -> list[str] | None:
+    """Check the input's columns against the contract; the columns to read (``None``: all).
+
+    Only formats with a header or schema are checked here; JSON Lines is checked per line.
+    """
+    schema = reader.schema
+    if schema is None:
+        return None
+    names = list(schema.names)
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise BatchError(f"{reader.path} has more than one column named {', '.join(duplicates)}")
+    present = set(names)
+    missing_carry = [c for c in carry if c not in present]
+    if missing_carry:
+        raise BatchError(
+            f"{reader.path} has no column {', '.join(map(repr, missing_carry))} to carry"
+        )
+    required = [f.name for f in contract.fields if f.required and f.name not in present]
+    if required:
+        raise BatchError(
+            f"{reader.path} lacks the columns of required fields: {', '.join(required)}"
+        )
+    fields = set(contract.names)
+    extras = [n for n in names if n not in fields and n not in carry]
+    if not extras:
+        return None
+    if ignore_extra:
+        return [n for n in names if n in fields or n in carry]
+    if contract.extra_fields is ExtraFieldPolicy.IGNORE:
+        return None
+    raise BatchError(
+        f"{reader.path} has columns that are not fields of this model: {', '.join(extras)}; "
+        "carry them into the output (--carry) or ignore them (--ignore-extra)"
+    )

@@ -1,0 +1,75 @@
+"""Text inputs read a block at a time, on the caller's thread, so nothing is read ahead.
+
+Arrow's streaming CSV reader reads up to 32 blocks ahead of its consumer; when scoring is
+slower than reading, that is 32 blocks held in memory whatever the chunk size. Reading
+the bytes here and handing Arrow one block of whole rows at a time keeps memory at one
+block plus one chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pyarrow as pa
+
+from modelport.batch.formats import COMPRESSIONS
+
+__all__ = ["csv_blocks", "lines", "open_binary"]
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def open_binary(path: Path) -> IO[bytes] | Any:
+    """The file's bytes, decompressed when the name says (``.gz``, ``.bz2``, ``.zst``, ``.lz4``)."""
+    if path.suffix.lower() in COMPRESSIONS:
+        return pa.input_stream(str(path), compression="detect")
+    return path.open("rb")
+
+
+def _blocks(source: IO[bytes] | Any, size: int) -> Iterator[bytes]:
+    while block := source.read(size):
+        yield bytes(block)
+
+
+def lines(source: IO[bytes] | Any, block_bytes: int) -> Iterator[tuple[int, bytes]]:
+    """Every line (without its ``\\n``) with its 1-based number; a leading BOM is dropped."""
+    number = 0
+    pending = b""
+    for block in _blocks(source, block_bytes):
+        parts = (pending + block).split(b"\n")
+        pending = parts.pop()
+        for line in parts:
+            number += 1
+            yield number, (line.removeprefix(_BOM) if number == 1 else line)
+    if pending:
+        number += 1
+        yield number, (pending.removeprefix(_BOM) if number == 1 else pending)
+
+
+def _row_end(data: bytes) -> int:
+    """The position just after the last line break that ends a CSV row, or 0 if none does.
+
+    A line break ends a row when an even number of quote characters precedes it (a
+    doubled quote inside a quoted value counts twice, so the parity holds).
+    """
+    position = data.rfind(b"\n")
+    while position >= 0:
+        if data.count(b'"', 0, position) % 2 == 0:
+            return position + 1
+        position = data.rfind(b"\n", 0, position)
+    return 0
+
+
+def csv_blocks(source: IO[bytes] | Any, block_bytes: int) -> Iterator[bytes]:
+    """The CSV text cut into pieces of about ``block_bytes`` that end at row boundaries."""
+    pending = b""
+    for block in _blocks(source, block_bytes):
+        data = pending + block
+        end = _row_end(data)
+        if end:
+            yield data[:end]
+        pending = data[end:]
+    if pending.strip():
+        yield pending

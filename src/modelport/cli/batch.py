@@ -1,0 +1,258 @@
+"""``modelport batch``: score files (CSV, Parquet, JSON Lines) in chunks, with a progress bar."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from modelport.batch import BatchSummary, Format, score_file
+from modelport.cli.output import console, err_console, fail_on_errors
+from modelport.errors import InvalidName, PackageError
+from modelport.package import load_scorer, open_package
+from modelport.runtime import Scorer
+from modelport.settings import Settings
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Score files in batch.", no_args_is_help=True)
+
+LOG_EVERY_SECONDS = 10.0
+
+
+@app.callback()
+def _batch() -> None:
+    """Score files in batch: CSV, Parquet or JSON Lines in, predictions and rejects out."""
+
+
+@app.command()
+def score(
+    model: str = typer.Argument(
+        ...,
+        metavar="MODEL_REF",
+        help="Registry reference (NAME, NAME@ALIAS, NAME:VERSION) or package directory / .mpk.",
+    ),
+    input: Path = typer.Option(..., "--input", "-i", help="File to score."),
+    output: Path = typer.Option(..., "--output", "-o", help="File to write (replaced if present)."),
+    input_format: Format | None = typer.Option(
+        None, "--input-format", help="Input format; by default from the file name."
+    ),
+    output_format: Format | None = typer.Option(
+        None, "--output-format", help="Output format; by default from the file name."
+    ),
+    carry: list[str] | None = typer.Option(
+        None, "--carry", "-c", help="Input columns to copy to the output, comma-separated."
+    ),
+    rejects: Path | None = typer.Option(
+        None, "--rejects", help="Rejects file (JSON Lines); default <output>.rejects.jsonl."
+    ),
+    chunk_rows: int | None = typer.Option(
+        None,
+        "--chunk-rows",
+        min=1,
+        help="Rows per chunk; default MODELPORT_BATCH_CHUNK_ROWS (50,000).",
+    ),
+    ignore_extra: bool = typer.Option(
+        False, "--ignore-extra", help="Skip input columns that are not model fields."
+    ),
+    record_column: str | None = typer.Option(
+        None,
+        "--record-column",
+        metavar="NAME",
+        help="Add each row's record number (0-based input row) as a first column NAME.",
+    ),
+    threads: int = typer.Option(1, "--threads", min=1, help="Scoring threads."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    json_summary: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Score a file in chunks; rows that break the contract go to the rejects file.
+
+    The output holds the carried columns, then label + proba_<class> (or value),
+    for the accepted rows in input order; it appears only once the whole file is scored.
+    """
+    settings = Settings()
+    columns = [name.strip() for item in carry or () for name in item.split(",") if name.strip()]
+    with fail_on_errors(), _interruptible():
+        scorer = _load(model, settings, threads)
+        with _progress(quiet) as progress:
+            summary = score_file(
+                scorer,
+                input,
+                output,
+                input_format=input_format,
+                output_format=output_format,
+                carry=columns,
+                rejects=rejects,
+                chunk_rows=chunk_rows or settings.batch_chunk_rows,
+                progress=progress,
+                ignore_extra=ignore_extra,
+                record_column=record_column,
+            )
+    if json_summary:
+        console.out(orjson.dumps(summary.to_dict()).decode(), highlight=False)
+    else:
+        _print_summary(summary)
+
+
+def _load(reference: str, settings: Settings, threads: int) -> Scorer:
+    """A package path if one exists there, else a registry reference (verified either way)."""
+    path = Path(reference)
+    if path.exists():
+        return load_scorer(open_package(path), threads=threads)
+    from modelport.registry import Registry, parse_ref
+
+    try:
+        ref = parse_ref(reference)
+    except InvalidName:
+        if "/" in reference or "\\" in reference or path.suffix:
+            raise PackageError(f"no package at {reference}: no such file or directory") from None
+        raise
+    with Registry.from_settings(settings) as registry:
+        package = registry.open(ref)
+    return load_scorer(package, threads=threads)
+
+
+def _print_summary(summary: BatchSummary) -> None:
+    console.print(
+        f"[green]scored[/] {summary.rows_scored:,} of {summary.rows_read:,} rows "
+        f"into {summary.output} in {summary.elapsed_seconds:.1f} s "
+        f"({summary.rows_per_second:,.0f} rows/s)",
+        highlight=False,
+    )
+    if summary.rows_rejected:
+        fields = list(summary.rejected_fields.items())
+        shown = ", ".join(f"{name} {count:,}" for name, count in fields[:5])
+        more = ", ..." if len(fields) > 5 else ""
+        console.print(
+            f"[yellow]rejected[/] {_rows(summary.rows_rejected)} ({shown}{more}): "
+            f"see {summary.rejects}",
+            highlight=False,
+        )
+    else:
+        console.print(f"rejected 0 rows ({summary.rejects} is empty)", highlight=False)
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row" if count == 1 else f"{count:,} rows"
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C and SIGTERM end the run cleanly: no output, exit status 130 / 143."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    except KeyboardInterrupt:
+        err_console.print("[bold red]interrupted[/]: nothing was written", highlight=False)
+        raise typer.Exit(130) from None
+    except _Terminated:
+        err_console.print("[bold red]terminated[/]: nothing was written", highlight=False)
+        raise typer.Exit(143) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised where the job is so that it cleans up like on Ctrl-C."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:,.0f} rows/s", style="progress.data.speed")
+
+
+class _Bar:
+    """A rich progress bar on a terminal; with a total (Parquet), percentage and ETA too."""
+
+    def __init__(self, stream: Console) -> None:
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        self._console = stream
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if self._progress is None:
+            columns: list[ProgressColumn | str] = [TextColumn("scoring"), BarColumn()]
+            if total is not None:
+                columns += [MofNCompleteColumn(), TaskProgressColumn(), TimeRemainingColumn()]
+            else:
+                columns += [TextColumn("{task.completed:,.0f} rows")]
+            columns += [_RateColumn(), TimeElapsedColumn()]
+            self._progress = Progress(*columns, console=self._console)
+            self._progress.start()
+            self._task = self._progress.add_task("scoring", total=total)
+        if self._task is not None:
+            self._progress.update(self._task, completed=done)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+class _LogLines:
+    """Where no one watches a bar (logs, CI): a plain line at most every ``every`` seconds."""
+
+    def __init__(self, stream: Console, every: float = LOG_EVERY_SECONDS) -> None:
+        self._console = stream
+        self._every = every
+        self._started = time.monotonic()
+        self._last = self._started
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if done == 0 or now - self._last < self._every:
+            return
+        self._last = now
+        rate = done / max(now - self._started, 1e-9)
+        line = f"scored {done:,} rows ({rate:,.0f} rows/s)"
+        if total:
+            eta = (total - done) / rate if rate > 0 else 0.0
+            line = (
+                f"scored {done:,} of {total:,} rows ({done / total:.0%}, "
+                f"{rate:,.0f} rows/s, ETA {eta:.0f} s)"
+            )
+        self._console.print(line, highlight=False, markup=False)
+
+    def stop(self) -> None:
+        return None
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[_Bar | _LogLines | None]:
+    """Progress on standard error, so that standard output holds only the summary."""
+    if quiet:
+        yield None
+        return
+    display = _Bar(err_console) if err_console.is_terminal else _LogLines(err_console)
+    try:
+        yield display
+    finally:
+        display.stop()
