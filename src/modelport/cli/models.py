@@ -10,8 +10,7 @@ from pathlib import Path
 import typer
 from rich.table import Column, Table
 
-from modelport.cli.output import console, fail_on_errors
-from modelport.contract import Contract
+from modelport.cli.output import console, contract_table, fail_on_errors
 from modelport.registry import DEFAULT_ALIAS, ModelRef, ModelVersion, Registry, parse_ref
 from modelport.settings import Settings
 
@@ -105,7 +104,7 @@ def show(
         if v.description:
             console.print(f"  version {v.version}: {v.description}", highlight=False)
     console.print(f"contract of {_label(chosen)}:", highlight=False)
-    console.print(_contract_table(contract))
+    console.print(contract_table(contract))
 
 
 @app.command()
@@ -136,16 +135,3 @@ def _label(version: ModelVersion) -> str:
 
 def _when(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC"
-
-
-def _contract_table(contract: Contract) -> Table:
-    table = Table("field", "type", "required", "bounds / categories")
-    for field in contract.fields:
-        if field.categories is not None:
-            domain = ", ".join(field.categories[:6]) + (" ..." if len(field.categories) > 6 else "")
-        elif field.minimum is not None or field.maximum is not None:
-            domain = f"[{field.minimum}, {field.maximum}]"
-        else:
-            domain = ""
-        table.add_row(field.name, field.type.value, "yes" if field.required else "no", domain)
-    return table

@@ -8,10 +8,12 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
+from modelport.contract import Contract
 from modelport.errors import ModelportError
 
-__all__ = ["console", "err_console", "fail_on_errors"]
+__all__ = ["console", "contract_table", "err_console", "fail_on_errors"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -32,3 +34,18 @@ def fail_on_errors() -> Iterator[None]:
         if len(exc.errors) > 20:
             err_console.print(f"  ... and {len(exc.errors) - 20} more", highlight=False)
         raise typer.Exit(1) from None
+
+
+def contract_table(contract: Contract) -> Table:
+    """The input contract as a table: one row per field."""
+    table = Table("field", "type", "required", "bounds / categories")
+    for field in contract.fields:
+        if field.categories is not None:
+            shown = ", ".join(field.categories[:6])
+            domain = shown + (" ..." if len(field.categories) > 6 else "")
+        elif field.minimum is not None or field.maximum is not None:
+            domain = f"[{field.minimum}, {field.maximum}]"
+        else:
+            domain = ""
+        table.add_row(field.name, field.type.value, "yes" if field.required else "no", domain)
+    return table

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from modelport.cli.output import console, fail_on_errors
+from modelport.cli.output import console, contract_table, fail_on_errors
 from modelport.package import open_package, pack
 from modelport.package.reference import check_reference
 
@@ -42,16 +41,7 @@ def inspect(path: Path = typer.Argument(..., help="Package directory or .mpk arc
         f"parity {'passed' if parity.passed else 'FAILED'}: {parity.rows_checked} rows, "
         f"max abs diff {gaps}, tolerance {parity.tolerance:g}"
     )
-    table = Table("field", "type", "required", "bounds / categories")
-    for field in m.contract.fields:
-        if field.categories is not None:
-            domain = ", ".join(field.categories[:6]) + (" ..." if len(field.categories) > 6 else "")
-        elif field.minimum is not None or field.maximum is not None:
-            domain = f"[{field.minimum}, {field.maximum}]"
-        else:
-            domain = ""
-        table.add_row(field.name, field.type.value, "yes" if field.required else "no", domain)
-    console.print(table)
+    console.print(contract_table(m.contract))
 
 
 @app.command("pack")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import reprlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -270,22 +270,36 @@ def _is_missing(value: Any) -> bool:
 def _numeric_column(spec: FieldSpec, raw: np.ndarray, lenient: bool) -> _ColumnResult:
     if raw.dtype.kind in "fiub":
         return _typed_numeric_column(spec, raw)
+    if spec.type is FieldType.BOOLEAN:
+        convert = _boolean_converter(lenient)
+    else:
+        convert = _number_converter(spec, lenient)
+    return _convert_each(spec, raw, convert, np.float64, math.nan)
+
+
+def _convert_each(
+    spec: FieldSpec,
+    raw: np.ndarray,
+    convert: Callable[[Any], Any],
+    dtype: Any,
+    missing_value: Any,
+) -> _ColumnResult:
+    """Untyped columns (JSON records, text): one value at a time through ``convert``."""
     n = raw.shape[0]
-    values = np.empty(n, dtype=np.float64)
+    values = np.empty(n, dtype=dtype)
     result = _ColumnResult(values)
     missing = np.zeros(n, dtype=bool)
-    convert = _BOOLEAN_CONVERTER if spec.type is FieldType.BOOLEAN else _number_converter(spec)
     for row in range(n):
         value = raw[row]
         if _is_missing(value):
             missing[row] = True
-            values[row] = math.nan
+            values[row] = missing_value
             continue
         try:
-            values[row] = convert(value, lenient)
+            values[row] = convert(value)
         except _Refused as refused:
             result.bad[row] = str(refused)
-            values[row] = math.nan
+            values[row] = missing_value
     _fill_missing(spec, result, missing, raw)
     return result
 
@@ -311,11 +325,11 @@ class _Refused(Exception):
     pass
 
 
-def _number_converter(spec: FieldSpec) -> Any:
+def _number_converter(spec: FieldSpec, lenient: bool) -> Callable[[Any], float]:
     integer = spec.type is FieldType.INTEGER
     expected = "an integer" if integer else "a number"
 
-    def convert(value: Any, lenient: bool) -> float:
+    def convert(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float | np.number):
             if lenient and isinstance(value, str):
                 try:
@@ -335,19 +349,19 @@ def _number_converter(spec: FieldSpec) -> Any:
     return convert
 
 
-def _convert_boolean(value: Any, lenient: bool) -> float:
-    if isinstance(value, bool | np.bool_):
-        return 1.0 if value else 0.0
-    if lenient and isinstance(value, str):
-        text = value.strip().lower()
-        if text in _TRUE_STRINGS:
-            return 1.0
-        if text in _FALSE_STRINGS:
-            return 0.0
-    raise _Refused(f"expected a boolean, got {_describe(value)}")
+def _boolean_converter(lenient: bool) -> Callable[[Any], float]:
+    def convert(value: Any) -> float:
+        if isinstance(value, bool | np.bool_):
+            return 1.0 if value else 0.0
+        if lenient and isinstance(value, str):
+            text = value.strip().lower()
+            if text in _TRUE_STRINGS:
+                return 1.0
+            if text in _FALSE_STRINGS:
+                return 0.0
+        raise _Refused(f"expected a boolean, got {_describe(value)}")
 
-
-_BOOLEAN_CONVERTER = _convert_boolean
+    return convert
 
 
 def _fill_missing(
@@ -384,60 +398,40 @@ def _check_bounds(spec: FieldSpec, result: _ColumnResult) -> None:
 
 
 def _string_column(spec: FieldSpec, raw: np.ndarray) -> _ColumnResult:
-    n = raw.shape[0]
-    values = np.empty(n, dtype=object)
-    result = _ColumnResult(values)
-    missing = np.zeros(n, dtype=bool)
-    for row in range(n):
-        value = raw[row]
-        if _is_missing(value):
-            missing[row] = True
-            values[row] = None
-        elif isinstance(value, str):
-            values[row] = value
-        else:
-            result.bad[row] = f"expected a string, got {_describe(value)}"
-            values[row] = None
-    _fill_missing(spec, result, missing, raw)
-    return result
+    return _convert_each(spec, raw, _as_string, object, None)
+
+
+def _as_string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise _Refused(f"expected a string, got {_describe(value)}")
 
 
 def _check_categories(spec: FieldSpec, result: _ColumnResult, categories: frozenset[str]) -> None:
-    values = result.values
-    for row in range(values.shape[0]):
-        value = values[row]
+    known = list(spec.categories or [])
+    allowed = ", ".join(repr(c) for c in known[:10]) + (", ..." if len(known) > 10 else "")
+    for row, value in enumerate(result.values):
         if value is not None and value not in categories and row not in result.bad:
-            allowed = ", ".join(repr(c) for c in (spec.categories or [])[:10])
-            more = ", ..." if len(spec.categories or []) > 10 else ""
-            result.bad[row] = f"{value!r} is not one of the known categories ({allowed}{more})"
+            result.bad[row] = (
+                f"{_SHORT_REPR.repr(value)} is not one of the known categories ({allowed})"
+            )
 
 
 def _date_column(spec: FieldSpec, raw: np.ndarray) -> _ColumnResult:
-    n = raw.shape[0]
-    values = np.empty(n, dtype=object)
-    result = _ColumnResult(values)
-    missing = np.zeros(n, dtype=bool)
-    for row in range(n):
-        value = raw[row]
-        if _is_missing(value):
-            missing[row] = True
-            values[row] = None
-            continue
-        if isinstance(value, dt.datetime | np.datetime64):
-            values[row] = _to_date(value).isoformat()
-        elif isinstance(value, dt.date):
-            values[row] = value.isoformat()
-        elif isinstance(value, str):
-            try:
-                values[row] = dt.date.fromisoformat(value.strip()[:10]).isoformat()
-            except ValueError:
-                result.bad[row] = f"expected a date as YYYY-MM-DD, got {_describe(value)}"
-                values[row] = None
-        else:
-            result.bad[row] = f"expected a date as YYYY-MM-DD, got {_describe(value)}"
-            values[row] = None
-    _fill_missing(spec, result, missing, raw)
-    return result
+    return _convert_each(spec, raw, _as_iso_date, object, None)
+
+
+def _as_iso_date(value: Any) -> str:
+    if isinstance(value, dt.datetime | np.datetime64):
+        return _to_date(value).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip()[:10]).isoformat()
+        except ValueError:
+            pass
+    raise _Refused(f"expected a date as YYYY-MM-DD, got {_describe(value)}")
 
 
 def _to_date(value: Any) -> dt.date:
