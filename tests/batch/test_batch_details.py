@@ -292,3 +292,20 @@ def test_csv_values_with_line_breaks_and_quotes_survive_block_edges(
     output = tmp_path / "scores.jsonl"
     score_file(scorer, source, output, carry=["id", "note"], chunk_rows=7)
     assert read_output(output)["note"].tolist() == frame["note"].tolist()
+
+
+def test_a_stray_quote_in_an_unquoted_csv_value_does_not_break_the_file(
+    valid_rows: pd.DataFrame, tmp_path: Path
+) -> None:
+    frame = valid_rows.head(60).copy()
+    frame["note"] = [f'line one\nline "two", {i}' if i % 3 else f"plain {i}" for i in range(60)]
+    source = write_csv(frame, tmp_path / "input.csv")
+    # An unquoted value with a lone quote (not RFC 4180, but Arrow reads it): it flips the
+    # splitter's quote count, so some cuts land inside later quoted values.
+    text = source.read_text().replace("plain 3\n", 'plain 3 5" screen\n', 1)
+    source.write_text(text)
+    with CsvReader(source, block_bytes=97) as reader:
+        notes = [n for c in reader.chunks(7) for n in c.table.column("note").to_pylist()]  # type: ignore[attr-defined]
+    expected = frame["note"].tolist()
+    expected[3] = 'plain 3 5" screen'
+    assert notes == expected

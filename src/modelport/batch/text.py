@@ -8,6 +8,8 @@ block plus one chunk.
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -48,17 +50,28 @@ def lines(source: IO[bytes] | Any, block_bytes: int) -> Iterator[tuple[int, byte
         yield number, (pending.removeprefix(_BOM) if number == 1 else pending)
 
 
+# A quoted value opens only at the start of a field (line start or after a comma) and
+# runs to its closing quote ("" is an escaped quote) or, unterminated, to the end of the
+# data. A quote anywhere else is a literal character, as Arrow reads it.
+_QUOTED_VALUE = re.compile(rb'(?:^|(?<=,))"(?:[^"]|"")*(?:"|\Z)', re.MULTILINE)
+
+
 def _row_end(data: bytes) -> int:
     """The position just after the last line break that ends a CSV row, or 0 if none does.
 
-    A line break ends a row when an even number of quote characters precedes it (a
-    doubled quote inside a quoted value counts twice, so the parity holds).
+    ``data`` starts at the start of a row. A line break ends a row unless it lies inside a
+    quoted value.
     """
+    if b'"' not in data:  # the common case: nothing is quoted
+        return data.rfind(b"\n") + 1
+    quoted = [match.span() for match in _QUOTED_VALUE.finditer(data)]
+    starts = [start for start, _ in quoted]
     position = data.rfind(b"\n")
     while position >= 0:
-        if data.count(b'"', 0, position) % 2 == 0:
+        index = bisect.bisect_right(starts, position) - 1
+        if index < 0 or quoted[index][1] <= position:
             return position + 1
-        position = data.rfind(b"\n", 0, position)
+        position = data.rfind(b"\n", 0, quoted[index][0])
     return 0
 
 
