@@ -62,7 +62,8 @@ def test_every_listed_name_exists(module: str) -> None:
 def test_every_error_has_a_unique_stable_code() -> None:
     from modelport import errors
 
-    classes = [getattr(errors, n) for n in errors.__all__ if n != "FieldError"]
+    exported = [getattr(errors, n) for n in errors.__all__]
+    classes = [c for c in exported if isinstance(c, type) and c is not errors.FieldError]
     codes = [c.code for c in classes]
     assert len(codes) == len(set(codes))
     assert all(issubclass(c, errors.ModelportError) for c in classes)

@@ -25,7 +25,7 @@ from modelport.package import BuiltPackage, Package, ParityReport, open_package,
 from modelport.package.load import load_scorer
 from modelport.registry import Registry
 from modelport.runtime import Prediction, Scorer
-from modelport.settings import Settings
+from modelport.settings import Settings, modelport_version
 
 __all__ = [
     "BuiltPackage",
@@ -53,7 +53,7 @@ __all__ = [
     "package",
 ]
 
-__version__ = "0.1.0"
+__version__ = modelport_version()
 
 
 def load(source: str | Path, *, registry: Registry | None = None, threads: int = 1) -> Scorer:

@@ -34,6 +34,7 @@ __all__ = [
     "AlreadyExists",
     "BatchError",
     "FieldError",
+    "MAX_LISTED_ERRORS",
     "IntegrityError",
     "InvalidInput",
     "InvalidName",
@@ -49,6 +50,9 @@ __all__ = [
     "UnsupportedModel",
     "VersionNotFound",
 ]
+
+
+MAX_LISTED_ERRORS = 1000  # an answer lists at most this many field errors
 
 
 @dataclass(frozen=True, slots=True)

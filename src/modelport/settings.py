@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "modelport_version"]
+
+
+def modelport_version() -> str:
+    """The installed version (from the package metadata, so pyproject.toml is the one source)."""
+    try:
+        return importlib.metadata.version("modelport")
+    except importlib.metadata.PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
 
 
 class Settings(BaseSettings):

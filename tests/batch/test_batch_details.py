@@ -309,3 +309,12 @@ def test_a_stray_quote_in_an_unquoted_csv_value_does_not_break_the_file(
     expected = frame["note"].tolist()
     expected[3] = 'plain 3 5" screen'
     assert notes == expected
+
+
+def test_a_compressed_output_name_is_refused_before_anything_is_read(
+    scorer: Scorer, valid_rows: pd.DataFrame, tmp_path: Path
+) -> None:
+    source = write_parquet(valid_rows.head(10), tmp_path / "input.parquet")
+    with pytest.raises(BatchError, match="uncompressed"):
+        score_file(scorer, source, tmp_path / "scores.csv.gz", carry=["id", "note"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["input.parquet"]

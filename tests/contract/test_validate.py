@@ -167,3 +167,37 @@ def test_domain_checks_can_be_skipped_for_parity_runs(contract: Contract) -> Non
         [{"age": 500, "member": True, "city": "zz"}], enforce_domain=False
     )
     assert validated.errors == []
+
+
+def test_pandas_missing_markers_are_missing_values(contract: Contract) -> None:
+    frame = pd.DataFrame(
+        {
+            "age": [30.0, 40.0],
+            "city": pd.Series(["a", pd.NA], dtype="string"),
+            "member": pd.Series([True, pd.NA], dtype="boolean"),
+        }
+    )
+    validated = Validator(contract).validate_columns({c: frame[c] for c in frame}, 2)
+    assert reasons(validated) == [(1, "member", "is required and must not be null")]
+    assert validated.columns["city"].tolist() == ["a"]
+
+
+def test_typed_booleans_are_not_numbers_and_odd_text_is_not_a_number(contract: Contract) -> None:
+    validated = Validator(contract).validate_columns(
+        {"age": np.array([True, False]), "member": np.array([True, True])}, 2
+    )
+    assert reasons(validated) == [
+        (0, "age", "expected a number, got a boolean"),
+        (1, "age", "expected a number, got a boolean"),
+    ]
+    lenient = Validator(contract).validate_columns(
+        {"age": np.array(["1_0"], dtype=object), "member": np.array(["true"], dtype=object)},
+        1,
+        lenient=True,
+    )
+    assert reasons(lenient) == [(0, "age", "expected a number, got string '1_0'")]
+
+
+def test_an_integer_beyond_float_range_is_refused_not_raised(contract: Contract) -> None:
+    validated = Validator(contract).validate_records([{"age": 10**400, "member": True}])
+    assert reasons(validated) == [(0, "age", "must be a finite number")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -93,14 +94,74 @@ def test_model_names_follow_a_safe_pattern(
         mp.package(fitted_loan_model, loan_frame, name=name, path=tmp_path / "p")
 
 
-def test_an_existing_path_is_not_overwritten_unless_asked(
+def test_an_existing_package_is_not_overwritten_unless_asked(
     loan_package_path: Path, fitted_loan_model: Pipeline, loan_frame: pd.DataFrame, tmp_path: Path
 ) -> None:
     target = tmp_path / "pkg"
-    target.mkdir()
+    shutil.copytree(loan_package_path, target)
     with pytest.raises(FileExistsError):
         mp.package(fitted_loan_model, loan_frame.head(200), name="loan-approval", path=target)
     built = mp.package(
         fitted_loan_model, loan_frame.head(200), name="loan-approval", path=target, replace=True
     )
     assert built.manifest.parity.sample_rows == 200
+    assert oct(target.stat().st_mode & 0o777) != oct(0o700)  # shareable, like any directory
+
+
+def test_replace_never_removes_a_directory_that_is_not_a_package(
+    fitted_loan_model: Pipeline, loan_frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    victim = tmp_path / "victim"
+    (victim / "src").mkdir(parents=True)
+    (victim / "src" / "notes.txt").write_text("precious")
+    with pytest.raises(FileExistsError, match="not a modelport package"):
+        mp.package(fitted_loan_model, loan_frame, name="loan", path=victim, replace=True)
+    assert (victim / "src" / "notes.txt").read_text() == "precious"
+
+
+def test_field_defaults_are_part_of_what_parity_proves(
+    fitted_loan_model: Pipeline, loan_frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    built = mp.package(
+        fitted_loan_model,
+        loan_frame,
+        name="loan",
+        path=tmp_path / "pkg",
+        overrides={"age": {"default": 40}, "purpose": {"default": "car"}},
+    )
+    assert built.parity.passed
+    scorer = mp.load(built.path)
+    row = loan_frame[LOAN_FEATURES].head(1).to_dict("records")[0]
+    row.pop("age")
+    row["purpose"] = None
+    filled = {**row, "age": 40.0, "purpose": "car"}
+    expected = fitted_loan_model.predict_proba(pd.DataFrame([filled]))[0, 1]
+    assert abs(scorer.predict_records([row]).to_records()[0]["score"] - expected) <= 1e-6
+
+
+def test_a_classifier_without_probabilities_is_refused_with_advice(
+    loan_frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    from sklearn.linear_model import RidgeClassifier
+
+    model = loan_pipeline(RidgeClassifier()).fit(loan_frame[LOAN_FEATURES], loan_frame["approved"])
+    with pytest.raises(UnsupportedModel, match="predict_proba"):
+        mp.package(model, loan_frame, name="ridge", path=tmp_path / "p", allow_native=True)
+
+
+def test_a_native_package_cannot_widen_its_own_trust(
+    loan_frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    from modelport.errors import PackageError
+    from modelport.package import Manifest
+
+    rows = loan_frame.head(300)
+    model = loan_pipeline(KNeighborsClassifier()).fit(rows[LOAN_FEATURES], rows["approved"])
+    built = mp.package(model, rows, name="knn", path=tmp_path / "native", allow_native=True)
+    manifest = Manifest.read(built.path)
+    resealed = manifest.model_copy(
+        update={"trusted_types": [*manifest.trusted_types, "posix.system"]}
+    ).sealed()  # a forger can recompute the digest: it proves integrity, not origin
+    (built.path / "modelport.yaml").write_text(resealed.to_yaml())
+    with pytest.raises(PackageError, match="posix.system"):
+        mp.load(built.path)

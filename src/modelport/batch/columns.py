@@ -19,8 +19,6 @@ leniently as asked.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 import numpy as np
 import pyarrow as pa
 
@@ -30,7 +28,7 @@ __all__ = ["validator_columns"]
 
 
 def validator_columns(
-    table: pa.Table, contract: Contract, *, lenient: bool, skip: Collection[str] = ()
+    table: pa.Table, contract: Contract, *, lenient: bool
 ) -> dict[str, np.ndarray]:
     """The columns of ``table`` that are fields of ``contract``, ready for ``validate_columns``.
 
@@ -39,7 +37,7 @@ def validator_columns(
     present = set(table.column_names)
     columns: dict[str, np.ndarray] = {}
     for spec in contract.fields:
-        if spec.name in present and spec.name not in skip:
+        if spec.name in present:
             columns[spec.name] = _prepare(spec, table.column(spec.name), lenient)
     return columns
 

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from modelport.batch.atomic import atomic_file
-from modelport.batch.formats import Format, resolve_format
+from modelport.batch.formats import COMPRESSIONS, Format, resolve_format
 from modelport.batch.readers import Reader, open_reader
 from modelport.batch.score import prediction_schema, score_chunk
 from modelport.batch.writers import OutputSchema, RejectsWriter, open_writer
@@ -121,6 +121,11 @@ def score_file(
     rejects_path = Path(rejects) if rejects is not None else default_rejects_path(target)
     in_format = resolve_format(source, input_format)
     out_format = resolve_format(target, output_format)
+    if target.suffix.lower() in COMPRESSIONS:
+        raise BatchError(
+            f"output {target} names a compression ({target.suffix}); outputs are written "
+            "uncompressed (Parquet compresses inside the file): drop the suffix"
+        )
     carry = _check_paths_and_carry(source, target, rejects_path, list(carry), scorer)
     leading = _check_record_column(record_column, carry, scorer)
     predictions = prediction_schema(scorer)

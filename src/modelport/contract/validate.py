@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from modelport.contract.fields import (
     Contract,
@@ -259,6 +260,8 @@ def _is_missing(value: Any) -> bool:
     return (
         value is None
         or value is ABSENT
+        or value is pd.NA
+        or value is pd.NaT
         or (isinstance(value, float) and math.isnan(value))
         or (isinstance(value, str) and value == "")
     )
@@ -309,6 +312,9 @@ def _typed_numeric_column(spec: FieldSpec, raw: np.ndarray) -> _ColumnResult:
     values = raw.astype(np.float64)
     result = _ColumnResult(values)
     bad: list[tuple[np.ndarray, str]] = [(np.isinf(values), "must be a finite number")]
+    if spec.type is not FieldType.BOOLEAN and raw.dtype.kind == "b":
+        kind = "an integer" if spec.type is FieldType.INTEGER else "a number"
+        bad.append((~np.isnan(values), f"expected {kind}, got a boolean"))
     if spec.type is FieldType.BOOLEAN and raw.dtype.kind != "b":
         bad.append((~np.isin(values, (0.0, 1.0)) & ~np.isnan(values), "expected a boolean, got {}"))
     if spec.type is FieldType.INTEGER and raw.dtype.kind == "f":
@@ -331,7 +337,8 @@ def _number_converter(spec: FieldSpec, lenient: bool) -> Callable[[Any], float]:
 
     def convert(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-            if lenient and isinstance(value, str):
+            # Lenient text: plain decimal notation only ("1_000" is Python's, not data's).
+            if lenient and isinstance(value, str) and "_" not in value:
                 try:
                     number = float(value.strip())
                 except ValueError:
@@ -339,7 +346,10 @@ def _number_converter(spec: FieldSpec, lenient: bool) -> Callable[[Any], float]:
             else:
                 raise _Refused(f"expected {expected}, got {_describe(value)}")
         else:
-            number = float(value)
+            try:
+                number = float(value)
+            except OverflowError:  # an integer beyond float range
+                raise _Refused("must be a finite number") from None
         if not math.isfinite(number):
             raise _Refused("must be a finite number")
         if integer and number != int(number):

@@ -28,13 +28,13 @@ from modelport.package.manifest import (
 )
 from modelport.package.parity import DEFAULT_TOLERANCE, ParityReport, measure_parity
 from modelport.runtime import NativeScorer, OnnxScorer, Scorer, Task
+from modelport.runtime.scorer import is_safe_native_type
 
 __all__ = ["BuiltPackage", "package"]
 
 ONNX_FILE = "model.onnx"
 NATIVE_FILE = "model.skops"
 REFERENCE_ROWS = 1_000
-_TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +156,12 @@ def _task_of(model: Any) -> tuple[Task, list[Any] | None]:
     classes = getattr(model, "classes_", None)
     if classes is None:
         return Task.REGRESSION, None
+    if not hasattr(model, "predict_proba"):
+        raise UnsupportedModel(
+            "the classifier has no predict_proba (e.g. RidgeClassifier, LinearSVC); modelport "
+            "answers with class probabilities: wrap it in CalibratedClassifierCV or use "
+            "LogisticRegression"
+        )
     plain = [c.item() if isinstance(c, np.generic) else c for c in classes]
     return (Task.BINARY if len(plain) == 2 else Task.MULTICLASS), plain
 
@@ -194,7 +200,7 @@ def _dump_native(model: Any, path: Path) -> list[str]:
 
     sio.dump(model, path)
     types = sorted(sio.get_untrusted_types(file=path))
-    foreign = [t for t in types if not t.startswith(_TRUSTED_MODULES)]
+    foreign = [t for t in types if not is_safe_native_type(t)]
     if foreign:
         path.unlink()
         raise UnsupportedModel(

@@ -15,6 +15,12 @@ __all__ = ["atomic_directory", "sha256_file"]
 _CHUNK = 1 << 20
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -33,9 +39,13 @@ def atomic_directory(target: Path, *, replace: bool = False) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists() and not replace:
         raise FileExistsError(f"{target} already exists")
+    if target.exists() and not (target / "modelport.yaml").is_file():
+        # replace=True swaps one package for another, never someone's other directory.
+        raise FileExistsError(f"{target} exists and is not a modelport package; not replacing it")
     scratch = Path(
         tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
     )
+    scratch.chmod(0o777 & ~_umask())  # mkdtemp makes it owner-only; a package is for sharing
     try:
         yield scratch
         for path in scratch.rglob("*"):

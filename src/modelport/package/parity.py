@@ -135,6 +135,18 @@ def edge_rows(sample: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame, l
     return pd.concat(pieces, ignore_index=True), sources
 
 
+def _with_defaults(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """What the service feeds the model: a field's default where the value is missing."""
+    defaults = {f.name: f.default for f in contract.fields if f.default is not None}
+    if not defaults:
+        return frame
+    filled = frame.copy()
+    for name, default in defaults.items():
+        column = filled[name].astype(object).where(filled[name].notna(), default)
+        filled[name] = column.infer_objects()
+    return filled
+
+
 def _missing_like(column: pd.Series, n: int) -> pd.Series:
     """Missing values the way the sample's own column holds them (NaN in its dtype)."""
     dtype: Any = column.dtype
@@ -160,7 +172,9 @@ def measure_parity(
     frame = pd.concat([checked, edges], ignore_index=True) if len(edges) else checked
     sources = [f"sample row {i}" for i in range(len(checked))] + edge_sources
 
-    original = original_prediction(model, frame, scorer.task, scorer.classes)
+    original = original_prediction(
+        model, _with_defaults(frame, scorer.contract), scorer.task, scorer.classes
+    )
     validated = scorer.validator.validate_columns(
         {name: frame[name] for name in scorer.contract.names}, len(frame), enforce_domain=False
     )

@@ -7,6 +7,7 @@ native estimator loaded with skops from an explicit list of trusted types.
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,9 +20,33 @@ from modelport.contract import Contract, FieldType, Validated, Validator
 from modelport.errors import InvalidInput, PackageError
 from modelport.runtime.prediction import Prediction, Task
 
-__all__ = ["MISSING_STRING", "NativeScorer", "OnnxScorer", "Scorer"]
+__all__ = ["MISSING_STRING", "NativeScorer", "OnnxScorer", "Scorer", "is_safe_native_type"]
 
 MISSING_STRING = ""  # how a missing string value is fed to an ONNX graph
+
+
+# What a native (skops) package may ask to trust: the libraries the estimator is made of.
+# The list comes from the package, so it is checked against this policy, not believed.
+_SAFE_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.sparse.")
+_SAFE_BUILTINS = frozenset(
+    f"builtins.{name}" for name in ("dict", "list", "tuple", "set", "frozenset", "slice", "str")
+)
+
+
+def is_safe_native_type(name: str) -> bool:
+    """Whether a type may be loaded from a native package (never functions or modules)."""
+    if name in _SAFE_BUILTINS:
+        return True
+    if not name.startswith(_SAFE_TYPE_PREFIXES):
+        return False
+    # Classes only: a function (a FunctionTransformer's ``func``, a numpy ufunc) is how
+    # code would ride in. Importing these libraries' own modules to look is harmless.
+    module_name, _, attribute = name.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError, ValueError):
+        return False
+    return isinstance(found, type)
 
 
 class Scorer(ABC):
@@ -130,6 +155,12 @@ class NativeScorer(Scorer):
         import skops.io as sio
 
         super().__init__(contract, task, classes)
+        unsafe = sorted(t for t in trusted_types if not is_safe_native_type(t))
+        if unsafe:
+            raise PackageError(
+                f"native model {path.name} asks to trust types modelport never loads: "
+                f"{', '.join(unsafe)}"
+            )
         untrusted = set(sio.get_untrusted_types(file=path)) - set(trusted_types)
         if untrusted:
             raise PackageError(

@@ -21,7 +21,7 @@ from modelport.server.errors import install_error_handlers
 from modelport.server.openapi import ModelDocs
 from modelport.server.routes import add_routes
 from modelport.serving import ServingService
-from modelport.settings import Settings
+from modelport.settings import Settings, modelport_version
 
 if TYPE_CHECKING:
     from modelport.registry import Registry
@@ -59,13 +59,11 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         finally:
             await to_thread.run_sync(service.stop)
 
-    from modelport import __version__
-
     app = ModelportAPI(
         service,
         ModelDocs(settings.max_records),
         title="modelport",
-        version=__version__,
+        version=modelport_version(),
         description=_DESCRIPTION,
         lifespan=lifespan,
         docs_url="/docs",

@@ -14,7 +14,7 @@ import re
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["REQUEST_ID_HEADER", "RequestContextMiddleware", "request_id_of"]
+__all__ = ["REQUEST_ID_HEADER", "RequestContextMiddleware"]
 
 logger = logging.getLogger("modelport.server")
 
@@ -22,11 +22,6 @@ REQUEST_ID_HEADER = "x-request-id"
 _HEADER = REQUEST_ID_HEADER.encode("latin-1")
 _SAFE_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
 _SCOPE_KEY = "modelport.request_id"
-
-
-def request_id_of(scope: Scope) -> str:
-    """The request id the middleware assigned (empty outside a request)."""
-    return str(scope.get(_SCOPE_KEY, ""))
 
 
 class RequestContextMiddleware:

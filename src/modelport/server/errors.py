@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from modelport.errors import (
+    MAX_LISTED_ERRORS,
     AlreadyExists,
     FieldError,
     InvalidInput,
@@ -34,7 +35,6 @@ from modelport.errors import (
 )
 
 __all__ = [
-    "MAX_LISTED_ERRORS",
     "HttpError",
     "error_response",
     "install_error_handlers",
@@ -44,7 +44,6 @@ __all__ = [
 
 logger = logging.getLogger("modelport.server")
 
-MAX_LISTED_ERRORS = 1000  # a response lists at most this many field errors
 
 _STATUS: dict[type[ModelportError], int] = {
     MalformedRequest: 400,

@@ -12,11 +12,9 @@ from typing import Any
 
 import orjson
 
-from modelport.errors import FieldError, MalformedRequest
+from modelport.errors import MAX_LISTED_ERRORS, FieldError, MalformedRequest
 
-__all__ = ["MAX_LISTED_ERRORS", "Records", "parse_records"]
-
-MAX_LISTED_ERRORS = 100  # a refusal lists at most this many record errors
+__all__ = ["Records", "parse_records"]
 
 
 @dataclass(frozen=True, slots=True)
