@@ -35,8 +35,8 @@ demo: $(VENV)/.installed
 	MODELPORT_HOME=$(DEMO_HOME) $(BIN)/modelport serve --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests examples
-	$(BIN)/ruff format --check src tests examples
+	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/ruff format --check src tests examples benchmarks
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy src

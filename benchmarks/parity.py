@@ -61,6 +61,18 @@ FAMILIES = {
         MLPRegressor(hidden_layer_sizes=(32, 16), max_iter=300, random_state=0),
     ),
 }
+HEADER = [
+    "family",
+    "task",
+    "proof rows",
+    "max abs diff (proof)",
+    "label mismatches",
+    "held-out rows",
+    "max abs diff (held-out)",
+    "labels identical",
+    "passed",
+    "build s",
+]
 TASKS = {
     "binary": ("approved", 0),
     "multiclass": ("risk_grade", 0),
@@ -126,19 +138,19 @@ def main() -> None:
     lines = [
         "# Parity: scikit-learn vs the packaged ONNX graph",
         "",
-        f"`python benchmarks/parity.py --rows {args.rows}`: synthetic loan applications with missing",
-        "values; proof rows = training sample + generated edge rows (missing values, unseen",
-        "categories, values 10 spans outside the observed range); held-out rows scored through",
+        f"`python benchmarks/parity.py --rows {args.rows}`: synthetic loan applications with",
+        "missing values; proof rows = training sample + generated edge rows (missing values,",
+        "unseen categories, values 10 spans outside the observed range); held-out rows scored by",
         "`modelport.load(...).predict`. Bar: 1e-6 absolute, identical labels.",
         "",
-        "| family | task | proof rows | max abs diff (proof) | label mismatches | held-out rows | max abs diff (held-out) | labels identical | passed | build s |",
+        "| " + " | ".join(HEADER) + " |",
         "|---|---|---:|---:|---:|---:|---:|---|---|---:|",
     ]
-    for r in rows:
-        lines.append(
-            f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.2e} | {r[4]} | {r[5]} | {r[6]:.2e} | "
-            f"{'yes' if r[7] else 'NO'} | {'yes' if r[8] else 'NO'} | {r[9]:.1f} |"
-        )
+    lines.extend(
+        f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.2e} | {r[4]} | {r[5]} | {r[6]:.2e} | "
+        f"{'yes' if r[7] else 'NO'} | {'yes' if r[8] else 'NO'} | {r[9]:.1f} |"
+        for r in rows
+    )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.output}")
