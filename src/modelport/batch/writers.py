@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import decimal
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -82,14 +82,17 @@ class Writer(ABC):
         """Release the file without finishing it (the caller deletes it)."""
 
 
-class ParquetWriter(Writer):
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self._writer: pq.ParquetWriter | None = None
+class _ArrowFileWriter(Writer):
+    """An Arrow file writer (Parquet, CSV) opened with the first table's schema."""
 
-    def _open(self, schema: pa.Schema) -> pq.ParquetWriter:
+    def __init__(self, path: Path, open_file: Callable[[str, pa.Schema], Any]) -> None:
+        super().__init__(path)
+        self._open_file = open_file
+        self._writer: Any = None
+
+    def _open(self, schema: pa.Schema) -> Any:
         if self._writer is None:
-            self._writer = pq.ParquetWriter(str(self.path), schema)
+            self._writer = self._open_file(str(self.path), schema)
         return self._writer
 
     def _write(self, table: pa.Table) -> None:
@@ -103,27 +106,16 @@ class ParquetWriter(Writer):
             self._writer.close()
 
 
-class CsvWriter(Writer):
+class ParquetWriter(_ArrowFileWriter):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, pq.ParquetWriter)
+
+
+class CsvWriter(_ArrowFileWriter):
     """A header row, then the rows; missing values are empty cells."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self._writer: pacsv.CSVWriter | None = None
-
-    def _open(self, schema: pa.Schema) -> pacsv.CSVWriter:
-        if self._writer is None:
-            self._writer = pacsv.CSVWriter(str(self.path), schema)
-        return self._writer
-
-    def _write(self, table: pa.Table) -> None:
-        self._open(table.schema).write_table(table)
-
-    def _close(self, schema: pa.Schema) -> None:
-        self._open(schema).close()
-
-    def abort(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
+        super().__init__(path, pacsv.CSVWriter)
 
 
 class _LinesFile:
