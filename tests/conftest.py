@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
 
@@ -32,6 +34,26 @@ def loan_package_path(
     path = tmp_path_factory.mktemp("packages") / "loan-approval"
     mp.package(fitted_loan_model, loan_frame, name="loan-approval", path=path)
     return path
+
+
+BuildVersion = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def build_loan_version(
+    tmp_path_factory: pytest.TempPathFactory, fitted_loan_model: Pipeline, loan_frame: pd.DataFrame
+) -> BuildVersion:
+    """``build(description, **params)``: another real build of ``loan-approval``, the loan
+    pipeline refit with ``params`` changed, so registering it makes another version."""
+
+    def build(description: str, **params: object) -> Path:
+        model = clone(fitted_loan_model).set_params(**params)
+        model.fit(loan_frame[LOAN_FEATURES], loan_frame["approved"])
+        path = tmp_path_factory.mktemp("packages") / "loan-approval-variant"
+        mp.package(model, loan_frame, name="loan-approval", path=path, description=description)
+        return path
+
+    return build
 
 
 @pytest.fixture

@@ -7,13 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
-from sklearn.base import clone
-from sklearn.pipeline import Pipeline
 
-import modelport as mp
-from modelport.datasets import LOAN_FEATURES
 from modelport.package.manifest import MANIFEST_FILE, Manifest
 from modelport.settings import Settings
 
@@ -46,15 +41,9 @@ def loan_copy(tmp_path: Path, loan_package_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def second_loan_package(
-    tmp_path_factory: pytest.TempPathFactory, fitted_loan_model: Pipeline, loan_frame: pd.DataFrame
-) -> Path:
+def second_loan_package(build_loan_version: Callable[..., Path]) -> Path:
     """Another real build of ``loan-approval`` (a smaller forest), so another version."""
-    small = clone(fitted_loan_model).set_params(model__n_estimators=5, model__max_depth=3)
-    small.fit(loan_frame[LOAN_FEATURES], loan_frame["approved"])
-    path = tmp_path_factory.mktemp("packages") / "loan-approval-small"
-    mp.package(small, loan_frame, name="loan-approval", path=path, description="small forest")
-    return path
+    return build_loan_version("small forest", model__n_estimators=5, model__max_depth=3)
 
 
 @pytest.fixture(scope="session")

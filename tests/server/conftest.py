@@ -14,13 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pandas as pd
 import pytest
-from sklearn.base import clone
-from sklearn.pipeline import Pipeline
 
 import modelport as mp
-from modelport.datasets import LOAN_FEATURES
 from modelport.package import open_package
 from modelport.registry import Registry
 from modelport.settings import Settings
@@ -123,15 +119,11 @@ def reference_records(package_path: Path, n: int) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def second_package_path(
-    tmp_path_factory: pytest.TempPathFactory, fitted_loan_model: Pipeline, loan_frame: pd.DataFrame
-) -> Path:
+def second_package_path(build_loan_version: Callable[..., Path]) -> Path:
     """The loan pipeline refit with another random state: a second version of the model."""
-    refit = clone(fitted_loan_model).set_params(model__random_state=1, model__n_estimators=10)
-    refit.fit(loan_frame[LOAN_FEATURES], loan_frame["approved"])
-    path = tmp_path_factory.mktemp("packages") / "loan-approval-refit"
-    mp.package(refit, loan_frame, name=MODEL, path=path, description="refit, random_state=1")
-    return path
+    return build_loan_version(
+        "refit, random_state=1", model__random_state=1, model__n_estimators=10
+    )
 
 
 @pytest.fixture(scope="session")
