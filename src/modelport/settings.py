@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,15 @@ class Settings(BaseSettings):
     max_records: int = Field(default=10_000, ge=1)
     alias_poll_seconds: float = Field(default=2.0, gt=0)
     batch_chunk_rows: int = Field(default=50_000, ge=1)
+    batching: bool = Field(default=True, description="Score concurrent requests together.")
+    batch_max_rows: int = Field(default=256, ge=1, description="Rows per runtime call.")
+    batch_max_wait_ms: float = Field(
+        default=0.5, ge=0, le=1000, description="How long a batch may wait for more requests."
+    )
+    metrics: bool = Field(default=True, description="Prometheus metrics at /metrics.")
+    access_log: bool = Field(default=True, description="One JSON line per request.")
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @property
     def artifacts_dir(self) -> Path:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from typing import Annotated
 
 import typer
@@ -36,15 +38,31 @@ def serve(
     """
     import uvicorn
 
+    from modelport.server.logs import configure_logging
+    from modelport.server.metrics import MULTIPROCESS_ENV
+    from modelport.settings import Settings
+
     if reload_seconds is not None:
         # Settings reach the worker processes through the environment.
         os.environ["MODELPORT_ALIAS_POLL_SECONDS"] = str(reload_seconds)
-    uvicorn.run(
-        APP,
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        server_header=False,
-    )
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    metrics_dir = None
+    if workers > 1 and not os.environ.get(MULTIPROCESS_ENV):
+        # Workers share their metrics through files, so any of them can answer a scrape.
+        metrics_dir = tempfile.mkdtemp(prefix="modelport-metrics-")
+        os.environ[MULTIPROCESS_ENV] = metrics_dir
+    try:
+        uvicorn.run(
+            APP,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,  # modelport's JSON logging, set up in each worker
+            access_log=False,  # modelport writes its own access log, off the hot path
+            server_header=False,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)

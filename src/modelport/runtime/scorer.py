@@ -110,8 +110,8 @@ class OnnxScorer(Scorer):
             )
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise PackageError(f"the ONNX graph cannot be loaded: {exc}") from None
-        self._inputs = {i.name for i in self.session.get_inputs()}
-        self._strings = {f.name for f in contract.fields if not f.type.is_numeric}
+        strings = {f.name for f in contract.fields if not f.type.is_numeric}
+        self._feed_kinds = [(i.name, i.name in strings) for i in self.session.get_inputs()]
         outputs = [o.name for o in self.session.get_outputs()]
         self._outputs = ["label", "probabilities"] if task.is_classification else ["value"]
         missing = [name for name in self._outputs if name not in outputs]
@@ -119,12 +119,16 @@ class OnnxScorer(Scorer):
             raise PackageError(f"the ONNX graph lacks the outputs {missing}")
 
     def feeds(self, columns: Mapping[str, np.ndarray], n_rows: int) -> dict[str, np.ndarray]:
+        """The graph's inputs: validated columns as ``(n, 1)`` tensors, text missing as ``""``."""
         feeds: dict[str, np.ndarray] = {}
-        for name in self._inputs:
+        for name, is_text in self._feed_kinds:
             column = columns[name]
-            if name in self._strings:
-                text = np.where(pd.isna(column), MISSING_STRING, column).astype(str)
-                feeds[name] = text.astype(object).reshape(n_rows, 1)
+            if is_text:
+                text = np.array(column, dtype=object)  # a copy: the caller's column stays as is
+                missing = pd.isna(text)
+                if missing.any():
+                    text[missing] = MISSING_STRING
+                feeds[name] = text.reshape(n_rows, 1)
             else:
                 feeds[name] = np.ascontiguousarray(column, dtype=np.float64).reshape(n_rows, 1)
         return feeds

@@ -5,28 +5,46 @@
 Each worker process builds its own app from ``MODELPORT_*`` environment settings and
 loads its own models. Startup does not wait for models: the poller loads every
 production version in the background and ``/readyz`` says when it is done.
+
+The app is two apps behind one door: predict requests go straight to the bare ASGI
+endpoint of :mod:`modelport.server.predict` (the hot path); everything else (health,
+listings, metrics, OpenAPI) to FastAPI. Both sit inside the same request context:
+request id, access log, metrics.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from anyio import to_thread
 from fastapi import FastAPI
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
-from modelport.server.context import RequestContextMiddleware
+from modelport.server.context import RequestContextMiddleware, RequestObserver
 from modelport.server.errors import install_error_handlers
+from modelport.server.logs import AccessLog, configure_logging
+from modelport.server.metrics import (
+    CONTENT_TYPE,
+    ServerMetrics,
+    forget_this_process,
+    render_metrics,
+)
 from modelport.server.openapi import ModelDocs
+from modelport.server.predict import ROUTE_KEY, PredictEndpoint, match_predict
 from modelport.server.routes import add_routes
 from modelport.serving import ServingService
+from modelport.serving.batching import Batchers, BatchPolicy
 from modelport.settings import Settings, modelport_version
 
 if TYPE_CHECKING:
     from modelport.registry import Registry
 
-__all__ = ["ModelportAPI", "create_app", "factory"]
+__all__ = ["ModelportAPI", "ModelportApp", "create_app", "factory"]
 
 _DESCRIPTION = """Predictions from registered modelport models.
 
@@ -46,10 +64,44 @@ class ModelportAPI(FastAPI):
         return self.model_docs.document(super().openapi(), self.service.catalog)
 
 
-def create_app(settings: Settings | None = None, registry: Registry | None = None) -> ModelportAPI:
+class ModelportApp:
+    """The ASGI app: predict paths to the hot path, the rest to FastAPI."""
+
+    def __init__(self, api: ModelportAPI, predict: PredictEndpoint, observers: list[Any]) -> None:
+        self.api = api
+        self.service = api.service
+        self._predict = RequestContextMiddleware(predict, observers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            route = match_predict(scope["path"])
+            if route is not None:
+                scope[ROUTE_KEY] = route
+                await self._predict(scope, receive, send)
+                return
+        await self.api(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, registry: Registry | None = None) -> ModelportApp:
     """The app serving every model of ``registry`` (by default the one ``settings`` names)."""
     settings = settings or Settings()
     service = ServingService.from_settings(settings, registry)
+    executor = ThreadPoolExecutor(
+        max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="score"
+    )
+    observers: list[RequestObserver] = []
+    metrics = ServerMetrics() if settings.metrics else None
+    if metrics is not None:
+        service.pool.listeners.append(metrics)
+        observers.append(metrics.request)
+    if settings.access_log:
+        observers.append(AccessLog())
+    policy = BatchPolicy(
+        max_rows=settings.batch_max_rows,
+        max_wait=settings.batch_max_wait_ms / 1000,
+        enabled=settings.batching,
+    )
+    batchers = Batchers(policy, executor, None if metrics is None else metrics.batch)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,8 +110,10 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             yield
         finally:
             await to_thread.run_sync(service.stop)
+            executor.shutdown(wait=False)
+            forget_this_process()
 
-    app = ModelportAPI(
+    api = ModelportAPI(
         service,
         ModelDocs(settings.max_records),
         title="modelport",
@@ -71,12 +125,22 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         openapi_url="/openapi.json",
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    app.add_middleware(RequestContextMiddleware)
-    install_error_handlers(app)
-    add_routes(app, service, settings.max_body_bytes, settings.max_records)
-    return app
+    api.add_middleware(RequestContextMiddleware, observers=observers)
+    install_error_handlers(api)
+    add_routes(api, service)
+    if metrics is not None:
+
+        @api.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+        async def prometheus() -> Response:
+            body = await to_thread.run_sync(render_metrics)
+            return Response(body, media_type=CONTENT_TYPE)
+
+    predict = PredictEndpoint(service, batchers, settings.max_body_bytes, settings.max_records)
+    return ModelportApp(api, predict, observers)
 
 
-def factory() -> ModelportAPI:
+def factory() -> ModelportApp:
     """Build the app from the environment (``MODELPORT_*``): what each uvicorn worker calls."""
-    return create_app(Settings())
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -35,10 +36,15 @@ from modelport.errors import (
 )
 
 __all__ = [
+    "ERROR_CODE_KEY",
     "HttpError",
+    "Refusal",
     "error_response",
+    "http_refusal",
     "install_error_handlers",
     "json_response",
+    "modelport_refusal",
+    "refusal",
     "status_for",
 ]
 
@@ -89,12 +95,42 @@ def status_for(error: ModelportError) -> int:
     return 500
 
 
+ERROR_CODE_KEY = "modelport.error_code"  # scope key: the refusal's code, for logs and metrics
+
+
 def json_response(
     data: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
     return Response(
         orjson.dumps(data), status_code=status, headers=headers, media_type="application/json"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """An error answer: status, envelope and headers, for any way of sending it."""
+
+    status: int
+    code: str
+    envelope: dict[str, Any]
+    headers: dict[str, str]
+
+    def response(self) -> Response:
+        return json_response(self.envelope, self.status, self.headers)
+
+
+def refusal(
+    status: int,
+    code: str,
+    message: str,
+    errors: Sequence[FieldError] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Refusal:
+    listed = [e.to_dict() for e in errors[:MAX_LISTED_ERRORS]]
+    if len(errors) > MAX_LISTED_ERRORS:
+        message = f"{message} ({len(errors)} errors, the first {MAX_LISTED_ERRORS} listed)"
+    envelope = {"success": False, "code": code, "message": message, "errors": listed}
+    return Refusal(status, code, envelope, dict(headers or {}))
 
 
 def error_response(
@@ -104,16 +140,10 @@ def error_response(
     errors: Sequence[FieldError] = (),
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    listed = [e.to_dict() for e in errors[:MAX_LISTED_ERRORS]]
-    if len(errors) > MAX_LISTED_ERRORS:
-        message = f"{message} ({len(errors)} errors, the first {MAX_LISTED_ERRORS} listed)"
-    body = {"success": False, "code": code, "message": message, "errors": listed}
-    return json_response(body, status, headers)
+    return refusal(status, code, message, errors, headers).response()
 
 
-def modelport_error_response(
-    error: ModelportError, headers: Mapping[str, str] | None = None
-) -> Response:
+def modelport_refusal(error: ModelportError, headers: Mapping[str, str] | None = None) -> Refusal:
     status = status_for(error)
     message = error.message
     if status >= 500:  # the server's trouble: details (paths, causes) stay in the log
@@ -124,25 +154,32 @@ def modelport_error_response(
     extra = dict(headers or {})
     if isinstance(error, PayloadTooLarge):
         extra["connection"] = "close"  # the rest of the body is never read
-    return error_response(status, error.code, message, error.errors, extra)
+    return refusal(status, error.code, message, error.errors, extra)
+
+
+def http_refusal(error: HttpError) -> Refusal:
+    return refusal(error.status, error.code, error.message, headers=error.headers)
 
 
 async def _modelport_error(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, ModelportError):  # pragma: no cover - registered for this type
         raise exc
-    return modelport_error_response(exc)
+    request.scope[ERROR_CODE_KEY] = exc.code
+    return modelport_refusal(exc).response()
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, HttpError):  # pragma: no cover
         raise exc
-    return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
+    request.scope[ERROR_CODE_KEY] = exc.code
+    return http_refusal(exc).response()
 
 
 async def _starlette_http_error(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, HTTPException):  # pragma: no cover
         raise exc
     code = _HTTP_CODES.get(exc.status_code, "http_error")
+    request.scope[ERROR_CODE_KEY] = code
     message = {
         404: f"no route {request.url.path[:200]!r}",
         405: f"method {request.method} is not allowed here",
@@ -157,6 +194,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         FieldError(None, ".".join(str(p) for p in e.get("loc", ())), str(e.get("msg", "")))
         for e in exc.errors()
     ]
+    request.scope[ERROR_CODE_KEY] = "malformed_request"
     return error_response(400, "malformed_request", "the request is malformed", errors)
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -25,7 +26,7 @@ from modelport.package import Package, load_scorer
 from modelport.package.reference import check_reference
 from modelport.runtime import Scorer
 
-__all__ = ["LoadedModel", "ModelPool", "Opener", "warm"]
+__all__ = ["LoadedModel", "ModelPool", "Opener", "PoolListener", "resident_bytes", "warm"]
 
 logger = logging.getLogger("modelport.serving")
 
@@ -48,6 +49,9 @@ class LoadedModel:
     load_seconds: float
     base_seconds: float  # measured at warm-up: scoring n records takes about
     row_seconds: float  # base_seconds + n * row_seconds
+    # How much the worker's resident memory grew while loading it: the graph, the runtime's
+    # buffers, allocator growth (the first version loaded also carries the runtime's start).
+    memory_bytes: int | None
 
     def predict(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """JSON-ready predictions, one per record; :class:`InvalidInput` names every bad field."""
@@ -57,6 +61,14 @@ class LoadedModel:
         return self.base_seconds + n_records * self.row_seconds
 
 
+class PoolListener(Protocol):
+    """Hears of versions entering and leaving the pool (metrics keep their gauges this way)."""
+
+    def loaded(self, model: LoadedModel) -> None: ...
+
+    def unloaded(self, name: str, version: int) -> None: ...
+
+
 class ModelPool:
     """Loaded versions; reads never block, loads happen once per version."""
 
@@ -64,6 +76,7 @@ class ModelPool:
         self._opener = opener
         self._threads = threads
         self._retry_seconds = retry_seconds
+        self.listeners: list[PoolListener] = []
         self._models: dict[Key, LoadedModel] = {}
         self._failures: dict[Key, tuple[float, ModelportError]] = {}
         self._locks: dict[Key, threading.Lock] = {}
@@ -114,12 +127,16 @@ class ModelPool:
             with self._guard:
                 self._models = {**self._models, key: model}
                 self._failures.pop(key, None)
+            for listener in self.listeners:
+                listener.loaded(model)
             return model
 
     def unload(self, name: str, version: int) -> None:
         with self._guard:
             self._models = {k: m for k, m in self._models.items() if k != (name, version)}
             self._locks.pop((name, version), None)
+        for listener in self.listeners:
+            listener.unloaded(name, version)
 
     def _remember(self, key: Key, error: ModelportError) -> None:
         logger.error("%s version %s cannot be served: %s", key[0], key[1], error)
@@ -128,10 +145,15 @@ class ModelPool:
 
     def _load(self, name: str, version: int) -> LoadedModel:
         started = time.perf_counter()
+        resident_before = resident_bytes()
         package = self._opener(name, version)
         scorer = load_scorer(package, threads=self._threads)
         base, per_row = warm(package, scorer)
         seconds = time.perf_counter() - started
+        resident_after = resident_bytes()
+        memory = None
+        if resident_before is not None and resident_after is not None:
+            memory = max(0, resident_after - resident_before)
         logger.info("loaded %s version %s in %.2f s", name, version, seconds)
         return LoadedModel(
             name=name,
@@ -142,7 +164,18 @@ class ModelPool:
             load_seconds=seconds,
             base_seconds=base,
             row_seconds=per_row,
+            memory_bytes=memory,
         )
+
+
+def resident_bytes() -> int | None:
+    """This process's resident memory (Linux ``/proc``), or ``None`` where it cannot be read."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 def warm(package: Package, scorer: Scorer) -> tuple[float, float]:
