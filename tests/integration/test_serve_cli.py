@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -82,6 +83,14 @@ def test_serve_with_two_workers(tmp_path: Path, loan_package_path: Path) -> None
         with ThreadPoolExecutor(8) as pool:
             assert set(pool.map(predict, range(64))) == {200}
         assert log.read_text().count("Started server process") == 2
+        # Metrics are shared between the workers: any scrape counts every request.
+        scrape = httpx.get(f"{url}/metrics").text
+        assert scrape.count('modelport_model_loaded{model="loan-approval",version="1"} 1.0') == 1
+        assert 'modelport_requests_total{model="loan-approval",status="200",version="1"} 64.0' in (
+            scrape
+        )
+        pids = {int(json.loads(line)["pid"]) for line in _access_lines(log)}
+        assert len(pids) == 2, "both workers answered and logged"
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -90,3 +99,7 @@ def test_serve_with_two_workers(tmp_path: Path, loan_package_path: Path) -> None
             process.kill()
             process.wait()
     assert process.returncode == 0, log.read_text()
+
+
+def _access_lines(log: Path) -> list[str]:
+    return [line for line in log.read_text().splitlines() if '"modelport.access"' in line]

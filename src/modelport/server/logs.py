@@ -3,7 +3,8 @@
     {"time": "2026-11-21T09:12:03.512Z", "level": "info", "logger": "modelport.access",
      "message": "POST /v1/models/loan-approval/predict 200", "request_id": "5f0c...",
      "method": "POST", "path": "/v1/models/loan-approval/predict", "status": 200,
-     "duration_ms": 1.27, "model": "loan-approval", "version": 3, "client": "10.0.0.7"}
+     "duration_ms": 1.27, "model": "loan-approval", "version": 3, "client": "10.0.0.7",
+     "pid": 4242}
 
 Request handling only puts the record on a queue (:class:`logging.handlers.QueueHandler`);
 formatting and writing happen in a listener thread, so a slow terminal or disk never
@@ -48,6 +49,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,  # which worker
         }
         entry.update(
             (key, value)

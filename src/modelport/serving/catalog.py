@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from modelport.package import Manifest
+from modelport.serving.pool import LoadedModel
 
 __all__ = [
     "Catalog",
@@ -113,9 +114,13 @@ def build_models(registered: Iterable[Any], schemas: SchemaCache) -> dict[str, M
     return models
 
 
-def version_dict(version: Any, *, loaded: bool) -> dict[str, Any]:
-    """A registry ``ModelVersion`` as JSON-ready data (no filesystem path)."""
-    return {
+def version_dict(version: Any, *, loaded: LoadedModel | None) -> dict[str, Any]:
+    """A registry ``ModelVersion`` as JSON-ready data (no filesystem path).
+
+    ``loaded``: this worker's loaded copy, if any; it adds when it was loaded, how long that
+    took, and the memory it holds.
+    """
+    data: dict[str, Any] = {
         "version": int(version.version),
         "digest": str(version.digest),
         "task": _text(version.task),
@@ -123,8 +128,13 @@ def version_dict(version: Any, *, loaded: bool) -> dict[str, Any]:
         "description": str(version.description or ""),
         "created_at": version.created_at,
         "aliases": sorted(str(a) for a in version.aliases),
-        "loaded": loaded,
+        "loaded": loaded is not None,
     }
+    if loaded is not None:
+        data["loaded_at"] = loaded.loaded_at
+        data["load_seconds"] = round(loaded.load_seconds, 3)
+        data["memory_bytes"] = loaded.memory_bytes
+    return data
 
 
 def _text(value: Any) -> str:

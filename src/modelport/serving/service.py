@@ -258,7 +258,7 @@ class ServingService:
 
     def _describe(self, model: Any) -> dict[str, Any]:
         name = str(model.name)
-        loaded = {v for (n, v) in self.pool.loaded() if n == name}
+        loaded = {v: model for (n, v), model in self.pool.loaded().items() if n == name}
         serving = {alias: v for (n, alias), v in sorted(self._served.items()) if n == name}
         return {
             "name": name,
@@ -266,7 +266,9 @@ class ServingService:
             "aliases": {str(a): int(v) for a, v in sorted(model.aliases.items())},
             "serving": serving,
             "loaded_versions": sorted(loaded),
-            "versions": [version_dict(v, loaded=int(v.version) in loaded) for v in model.versions],
+            "versions": [
+                version_dict(v, loaded=loaded.get(int(v.version))) for v in model.versions
+            ],
         }
 
     def _manifest(self, name: str, version: int) -> Manifest:
