@@ -1,4 +1,4 @@
-"""Micro-batching over real HTTP: concurrent requests share runtime calls, answers stay their own."""
+"""Micro-batching over real HTTP: concurrent requests share runtime calls, answers stay own."""
 
 from __future__ import annotations
 
