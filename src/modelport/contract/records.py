@@ -89,8 +89,8 @@ def _converter(spec: FieldSpec, enforce_domain: bool, reject_unknown: bool) -> C
 
 def _default_outside_domain(spec: FieldSpec, convert: Converter) -> bool:
     """A default the field's own checks would refuse (the general validator words it)."""
-    if spec.default is None or spec.type is FieldType.DATE:
-        return False
+    if spec.default is None or spec.type in (FieldType.DATE, FieldType.BOOLEAN):
+        return False  # no bounds or categories to break
     default = float(spec.default) if spec.type.is_numeric else str(spec.default)
     try:
         convert(default)

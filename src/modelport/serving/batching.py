@@ -6,8 +6,9 @@ request its own slice of the answers, or its own refusal. Nothing waits on a tim
 the server is idle: the first request of a quiet moment is flushed on the event loop's
 next turn, so a lone request is not delayed. Under load, the requests that arrived while
 a batch was being scored form the next batch; ``max_wait`` lets a flush wait a little
-for more company, but only while batches are already forming (the previous flush held
-more than one request), so it never adds latency to a quiet server.
+for more company, but only while requests are arriving closer together than that (the
+previous one came less than ``max_wait`` ago), so it never delays a request to a quiet
+server.
 
 Scoring runs on the event loop when the model's measured cost says a batch takes well
 under a millisecond (a thread hop would cost more than it saves), otherwise in a
@@ -17,6 +18,7 @@ thread, with at most one batch per version in flight.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -39,7 +41,7 @@ BatchObserver = Callable[["BatchStats"], None]
 @dataclass(frozen=True, slots=True)
 class BatchPolicy:
     max_rows: int = 256  # rows per runtime call; a larger request still goes whole
-    max_wait: float = 0.0005  # seconds a flush may wait for company while batches are forming
+    max_wait: float = 0.0005  # seconds a flush may wait for company while requests pour in
     enabled: bool = True  # False: every request is scored on its own
 
 
@@ -75,22 +77,25 @@ class MicroBatcher:
         self._queue: list[_Waiting] = []
         self._scheduled = False  # a flush is scheduled on the loop
         self._in_flight = False  # a batch is being scored in a thread
-        self._last_requests = 0  # requests in the previous flush: is a batch forming?
+        self._last_arrival = -math.inf  # loop time of the previous request
 
     async def predict(self, records: Sequence[Any]) -> Answer:
         """One JSON-ready prediction per record, or :class:`InvalidInput` for this request."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Answer] = loop.create_future()
         self._queue.append(_Waiting(records, future))
+        now = loop.time()
+        pouring_in = now - self._last_arrival < self._policy.max_wait
+        self._last_arrival = now
         if not self._policy.enabled:
             self._flush_now(loop)
         elif not self._scheduled and not self._in_flight:
-            self._schedule(loop)
+            self._schedule(loop, wait=pouring_in)
         return await future
 
-    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _schedule(self, loop: asyncio.AbstractEventLoop, *, wait: bool) -> None:
         self._scheduled = True
-        if self._last_requests > 1 and self._policy.max_wait > 0:
+        if wait:
             loop.call_later(self._policy.max_wait, self._flush, loop)
         else:
             loop.call_soon(self._flush, loop)
@@ -102,10 +107,10 @@ class MicroBatcher:
 
     def _flush_now(self, loop: asyncio.AbstractEventLoop) -> None:
         batch = self._take()
-        if not batch:
+        if not batch:  # only cancelled requests were taken: the rest still need a flush
+            self._after(loop)
             return
         rows = sum(len(w.records) for w in batch)
-        self._last_requests = len(batch)
         if self._observer is not None:
             self._observer(BatchStats(self.model, len(batch), rows))
         if self.model.estimated_seconds(rows) <= INLINE_SECONDS:
@@ -133,8 +138,9 @@ class MicroBatcher:
         self._after(loop)
 
     def _after(self, loop: asyncio.AbstractEventLoop) -> None:
+        """After a flush: what queued up meanwhile has waited already, it goes next turn."""
         if self._queue and not self._scheduled and self._policy.enabled:
-            self._schedule(loop)
+            self._schedule(loop, wait=False)
         elif self._queue and not self._policy.enabled:
             self._flush_now(loop)
 
