@@ -94,8 +94,9 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     if metrics is not None:
         service.pool.listeners.append(metrics)
         observers.append(metrics.request)
-    if settings.access_log:
-        observers.append(AccessLog())
+    access_log = AccessLog() if settings.access_log else None
+    if access_log is not None:
+        observers.append(access_log)
     policy = BatchPolicy(
         max_rows=settings.batch_max_rows,
         max_wait=settings.batch_max_wait_ms / 1000,
@@ -112,6 +113,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             await to_thread.run_sync(service.stop)
             executor.shutdown(wait=False)
             forget_this_process()
+            if access_log is not None:
+                access_log.close()
 
     api = ModelportAPI(
         service,
