@@ -361,3 +361,21 @@ def test_batchers_keep_one_batcher_per_model_object_and_loop(
     assert_same_predictions(answer, model.predict(request), "through Batchers")
     assert seen == [BatchStats(reloaded, 1, 3)]
     assert asyncio.run(second_loop()) is not fresh
+
+
+def test_one_client_sending_one_request_after_another_never_waits(
+    model: LoadedModel, records: Records, executor: ThreadPoolExecutor
+) -> None:
+    requests = make_requests(records, [1] * 5, seed=21)
+
+    async def main() -> list[float]:
+        batcher = MicroBatcher(model, BatchPolicy(max_wait=0.2), executor)
+        took = []
+        for request in requests:  # back to back, never two at once
+            started = time.perf_counter()
+            await asyncio.wait_for(batcher.predict(request), TIMEOUT)
+            took.append(time.perf_counter() - started)
+        return took
+
+    took = asyncio.run(main())
+    assert max(took) < 0.1, f"sequential requests waited for company that never came: {took}"

@@ -6,9 +6,9 @@ request its own slice of the answers, or its own refusal. Nothing waits on a tim
 the server is idle: the first request of a quiet moment is flushed on the event loop's
 next turn, so a lone request is not delayed. Under load, the requests that arrived while
 a batch was being scored form the next batch; ``max_wait`` lets a flush wait a little
-for more company, but only while requests are arriving closer together than that (the
-previous one came less than ``max_wait`` ago), so it never delays a request to a quiet
-server.
+for more company, but only while batches are forming: the previous flush held several
+requests and ended less than ``max_wait`` ago. A quiet server, or one client sending one
+request after another, never waits.
 
 Scoring runs on the event loop when the model's measured cost says a batch takes well
 under a millisecond (a thread hop would cost more than it saves), otherwise in a
@@ -77,20 +77,19 @@ class MicroBatcher:
         self._queue: list[_Waiting] = []
         self._scheduled = False  # a flush is scheduled on the loop
         self._in_flight = False  # a batch is being scored in a thread
-        self._last_arrival = -math.inf  # loop time of the previous request
+        self._last_flush = -math.inf  # loop time of the previous flush
+        self._last_size = 0  # requests in the previous flush
 
     async def predict(self, records: Sequence[Any]) -> Answer:
         """One JSON-ready prediction per record, or :class:`InvalidInput` for this request."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Answer] = loop.create_future()
         self._queue.append(_Waiting(records, future))
-        now = loop.time()
-        pouring_in = now - self._last_arrival < self._policy.max_wait
-        self._last_arrival = now
         if not self._policy.enabled:
             self._flush_now(loop)
         elif not self._scheduled and not self._in_flight:
-            self._schedule(loop, wait=pouring_in)
+            forming = self._last_size > 1 and loop.time() - self._last_flush < self._policy.max_wait
+            self._schedule(loop, wait=forming)
         return await future
 
     def _schedule(self, loop: asyncio.AbstractEventLoop, *, wait: bool) -> None:
@@ -111,6 +110,8 @@ class MicroBatcher:
             self._after(loop)
             return
         rows = sum(len(w.records) for w in batch)
+        self._last_flush = loop.time()
+        self._last_size = len(batch)
         if self._observer is not None:
             self._observer(BatchStats(self.model, len(batch), rows))
         if self.model.estimated_seconds(rows) <= INLINE_SECONDS:
