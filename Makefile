@@ -6,7 +6,7 @@ DEMO_HOME ?= $(CURDIR)/.demo
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test lint typecheck pytest install dev clean
+.PHONY: demo test lint typecheck pytest install dev clean bench-online
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ pytest: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck pytest
+
+# modelport vs the bare limit app and four peers under wrk; writes benchmarks/results/online.md.
+# Installs wrk (apt-get) and each peer into benchmarks/.work/venvs on first use.
+bench-online: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/online.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache

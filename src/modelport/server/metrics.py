@@ -92,9 +92,9 @@ class ServerMetrics:
     """Records requests, batches and loaded versions; the observers the server installs."""
 
     def __init__(self) -> None:
-        self._requests: dict[tuple[str, str, int], Any] = {}
+        # Label children, looked up once: (name, version, status) -> (requests, latency).
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._errors: dict[tuple[str, str, str], Any] = {}
-        self._latency: dict[tuple[str, str], Any] = {}
         self._batches: dict[tuple[str, int], tuple[Any, Any]] = {}
 
     def request(self, scope: Scope, status: int, seconds: float) -> None:
@@ -104,22 +104,19 @@ class ServerMetrics:
         model: LoadedModel | None = scope.get(MODEL_KEY)
         name, version = ("", "") if model is None else (model.name, str(model.version))
         key = (name, version, status)
-        counter = self._requests.get(key)
-        if counter is None:
-            counter = self._requests[key] = REQUESTS.labels(name, version, str(status))
-        counter.inc()
-        latency = self._latency.get((name, version))
-        if latency is None:
-            latency = self._latency[(name, version)] = LATENCY.labels(name, version)
-        latency.observe(seconds)
-        code = scope.get(ERROR_CODE_KEY)
-        if code is None and status >= 500:
-            code = "internal_error"
-        if code is not None:
+        children = self._children.get(key)
+        if children is None:
+            labels = (name, version)
+            children = (REQUESTS.labels(*labels, str(status)), LATENCY.labels(*labels))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+        if status >= 400:
+            code = scope.get(ERROR_CODE_KEY) or ("internal_error" if status >= 500 else "")
             error_key = (name, version, code)
             errors = self._errors.get(error_key)
             if errors is None:
-                errors = self._errors[error_key] = ERRORS.labels(name, version, code)
+                errors = self._errors[error_key] = ERRORS.labels(*error_key)
             errors.inc()
 
     def batch(self, stats: BatchStats) -> None:
