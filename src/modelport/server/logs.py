@@ -185,9 +185,18 @@ class AccessLog:
         # waits long behind this thread (a long formatting run would hold the GIL for up to
         # the interpreter's 5 ms switch interval, straight into request latency).
         entries = self._entries
+        if self._stream is None and _output is None:
+            self._hand_to_logging()  # modelport is embedded: the host's logging decides
+            return
         while entries:
             lines = [self._line(entries.popleft()) for _ in range(min(len(entries), _CHUNK))]
             self._emit("\n".join(lines) + "\n")
+
+    def _hand_to_logging(self) -> None:
+        logger = logging.getLogger(ACCESS_LOGGER)
+        while self._entries:
+            fields = self._fields(self._entries.popleft())
+            logger.info(fields.pop("message"), extra=fields)
 
     def _emit(self, text: str) -> None:
         handler = _output
@@ -204,17 +213,22 @@ class AccessLog:
                 handler.release()
 
     def _line(self, entry: tuple[Any, ...]) -> str:
+        fields = self._fields(entry)
+        if _format == "text":
+            return (
+                f"{fields['time']} INFO {ACCESS_LOGGER}: {fields['message']} "
+                f"{fields['duration_ms']} ms {fields['request_id']}"
+            )
+        return orjson.dumps(
+            {"time": fields.pop("time"), "level": "info", "logger": ACCESS_LOGGER, **fields}
+        ).decode()
+
+    def _fields(self, entry: tuple[Any, ...]) -> dict[str, Any]:
         created, request_id, method, path, status, seconds, model, code, client = entry
         path = path[:300]
-        message = f"{method} {path} {status}"
-        stamp = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
-        if _format == "text":
-            return f"{stamp} INFO {ACCESS_LOGGER}: {message} {seconds * 1000:.3f} ms {request_id}"
         fields: dict[str, Any] = {
-            "time": stamp,
-            "level": "info",
-            "logger": ACCESS_LOGGER,
-            "message": message,
+            "time": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
+            "message": f"{method} {path} {status}",
             "pid": self._pid,
             "request_id": request_id,
             "method": method,
@@ -229,4 +243,4 @@ class AccessLog:
             fields["code"] = code
         if client:
             fields["client"] = client[0]
-        return orjson.dumps(fields).decode()
+        return fields
