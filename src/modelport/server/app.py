@@ -135,7 +135,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
 
         @api.get("/metrics", tags=["operations"], summary="Prometheus metrics")
         async def prometheus() -> Response:
-            body = await to_thread.run_sync(render_metrics)
+            body = await to_thread.run_sync(render_metrics, metrics)
             return Response(body, media_type=CONTENT_TYPE)
 
     predict = PredictEndpoint(service, batchers, settings.max_body_bytes, settings.max_records)

@@ -15,13 +15,17 @@ client cannot grow the number of series by inventing names.
 
 With several worker processes the numbers are kept in prometheus_client's
 multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``, set up by ``modelport serve``), so a
-scrape of any worker reports the whole server. Recording a request costs one dictionary
-lookup and three increments; label children are cached.
+scrape of any worker reports the whole server. Recording a request on the hot path is one
+deque append; a background thread folds the numbers in twice a second (a scrape folds its
+own worker's first, so other workers' numbers are at most half a second old).
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import time
+from collections import deque
 from typing import Any
 
 from prometheus_client import (
@@ -89,46 +93,91 @@ LOAD_SECONDS = Gauge(
 
 
 class ServerMetrics:
-    """Records requests, batches and loaded versions; the observers the server installs."""
+    """Records requests, batches and loaded versions; the observers the server installs.
 
-    def __init__(self) -> None:
-        # Label children, looked up once: (name, version, status) -> (requests, latency).
+    Answering a request only appends a tuple to a deque; a background thread folds what
+    has gathered into the Prometheus metrics every ``interval`` seconds (and a scrape
+    folds first), so the event loop never spends its time on label lookups and locks.
+    """
+
+    def __init__(self, interval: float = 0.5) -> None:
+        self.interval = interval
+        self._requests: deque[tuple[LoadedModel | None, int, float, str | None]] = deque()
+        self._batches: deque[BatchStats] = deque()
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._errors: dict[tuple[str, str, str], Any] = {}
-        self._batches: dict[tuple[str, int], tuple[Any, Any]] = {}
+        self._batch_children: dict[tuple[str, int], tuple[Any, Any]] = {}
+        self._folding = threading.Lock()
+        self._thread: threading.Thread | None = None
 
     def request(self, scope: Scope, status: int, seconds: float) -> None:
         """A request observer (see :mod:`modelport.server.context`): predict requests only."""
-        if ROUTE_KEY not in scope:
-            return
-        model: LoadedModel | None = scope.get(MODEL_KEY)
-        name, version = ("", "") if model is None else (model.name, str(model.version))
-        key = (name, version, status)
-        children = self._children.get(key)
-        if children is None:
-            labels = (name, version)
-            children = (REQUESTS.labels(*labels, str(status)), LATENCY.labels(*labels))
-            self._children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
-        if status >= 400:
-            code = scope.get(ERROR_CODE_KEY) or ("internal_error" if status >= 500 else "")
-            error_key = (name, version, code)
-            errors = self._errors.get(error_key)
-            if errors is None:
-                errors = self._errors[error_key] = ERRORS.labels(*error_key)
-            errors.inc()
+        if ROUTE_KEY in scope:
+            self._requests.append(
+                (scope.get(MODEL_KEY), status, seconds, scope.get(ERROR_CODE_KEY))
+            )
+            if self._thread is None:
+                self._start()
 
     def batch(self, stats: BatchStats) -> None:
         """A batch observer (see :mod:`modelport.serving.batching`)."""
-        key = (stats.model.name, stats.model.version)
-        histograms = self._batches.get(key)
+        self._batches.append(stats)
+
+    def fold(self) -> None:
+        """Move what the observers gathered into the Prometheus metrics."""
+        with self._folding:
+            counts: dict[tuple[str, str, int], int] = {}
+            errors: dict[tuple[str, str, str], int] = {}
+            requests = self._requests
+            for _ in range(len(requests)):
+                model, status, seconds, code = requests.popleft()
+                name, version = ("", "") if model is None else (model.name, str(model.version))
+                key = (name, version, status)
+                counts[key] = counts.get(key, 0) + 1
+                self._request_children(key)[1].observe(seconds)
+                if status >= 400:
+                    code = code or ("internal_error" if status >= 500 else "")
+                    error_key = (name, version, code)
+                    errors[error_key] = errors.get(error_key, 0) + 1
+            for key, count in counts.items():
+                self._request_children(key)[0].inc(count)
+            for error_key, count in errors.items():
+                child = self._errors.get(error_key)
+                if child is None:
+                    child = self._errors[error_key] = ERRORS.labels(*error_key)
+                child.inc(count)
+            batches = self._batches
+            for _ in range(len(batches)):
+                stats = batches.popleft()
+                histograms = self._batch_histograms(stats.model)
+                histograms[0].observe(stats.rows)
+                histograms[1].observe(stats.requests)
+
+    def _request_children(self, key: tuple[str, str, int]) -> tuple[Any, Any]:
+        children = self._children.get(key)
+        if children is None:
+            name, version, status = key
+            children = (REQUESTS.labels(name, version, str(status)), LATENCY.labels(name, version))
+            self._children[key] = children
+        return children
+
+    def _batch_histograms(self, model: LoadedModel) -> tuple[Any, Any]:
+        key = (model.name, model.version)
+        histograms = self._batch_children.get(key)
         if histograms is None:
-            labels = (stats.model.name, str(stats.model.version))
+            labels = (model.name, str(model.version))
             histograms = (BATCH_ROWS.labels(*labels), BATCH_REQUESTS.labels(*labels))
-            self._batches[key] = histograms
-        histograms[0].observe(stats.rows)
-        histograms[1].observe(stats.requests)
+            self._batch_children[key] = histograms
+        return histograms
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="modelport-metrics", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            self.fold()
 
     def loaded(self, model: LoadedModel) -> None:
         """A pool listener: a version is ready."""
@@ -144,8 +193,10 @@ class ServerMetrics:
         MEMORY.labels(*labels).set(0)
 
 
-def render_metrics() -> bytes:
+def render_metrics(metrics: ServerMetrics | None = None) -> bytes:
     """The exposition text: every worker's numbers in multiprocess mode, else this process's."""
+    if metrics is not None:
+        metrics.fold()
     if os.environ.get(MULTIPROCESS_ENV):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
