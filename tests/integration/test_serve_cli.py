@@ -84,7 +84,7 @@ def test_serve_with_two_workers(tmp_path: Path, loan_package_path: Path) -> None
             assert set(pool.map(predict, range(64))) == {200}
         assert log.read_text().count("Started server process") == 2
         # Metrics are shared between the workers: any scrape counts every request (a
-        # worker folds its numbers in twice a second).
+        # worker folds its numbers in five times a second).
         counted = 'modelport_requests_total{model="loan-approval",status="200",version="1"} 64.0'
         scrape = ""
         deadline = time.monotonic() + 5
