@@ -41,16 +41,16 @@ import numpy as np
 import orjson
 import pandas as pd
 import sklearn
+from sklearn.ensemble import RandomForestClassifier
+
+import modelport as mp
+from modelport.datasets import LOAN_FEATURES, loan_applications, loan_pipeline
 from online_peers import wrk
 from online_peers.payloads import Payload, encode, positive_probabilities, v2_datatypes
 from online_peers.procs import Processes, free_port, http
 from online_peers.report import MetricsCost, Outcome, render
 from online_peers.systems import GROUPS, NAME, Context, System, environment, systems
 from online_peers.venvs import PeerFailed, ensure_venv
-from sklearn.ensemble import RandomForestClassifier
-
-import modelport as mp
-from modelport.datasets import LOAN_FEATURES, loan_applications, loan_pipeline
 
 HERE = Path(__file__).resolve().parent
 CONNECTIONS = [1, 16, 64]

@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import psutil
+
 from online_peers.venvs import PeerFailed, tail
 
 __all__ = ["MemorySampler", "Processes", "Server", "free_port", "http"]
