@@ -67,7 +67,9 @@ class ModelportAPI(FastAPI):
 class ModelportApp:
     """The ASGI app: predict paths to the hot path, the rest to FastAPI."""
 
-    def __init__(self, api: ModelportAPI, predict: PredictEndpoint, observers: list[Any]) -> None:
+    def __init__(
+        self, api: ModelportAPI, predict: PredictEndpoint, observers: list[RequestObserver]
+    ) -> None:
         self.api = api
         self.service = api.service
         self._predict = RequestContextMiddleware(predict, observers)

@@ -133,9 +133,8 @@ class AccessLog:
     other log line (logger ``modelport.access``).
     """
 
-    def __init__(self, interval: float = 0.05, stream: TextIO | None = None) -> None:
+    def __init__(self, interval: float = 0.05) -> None:
         self.interval = interval
-        self._stream = stream
         self._entries: deque[tuple[Any, ...]] = deque()
         self._wake = threading.Event()
         self._closed = False
@@ -185,7 +184,7 @@ class AccessLog:
         # waits long behind this thread (a long formatting run would hold the GIL for up to
         # the interpreter's 5 ms switch interval, straight into request latency).
         entries = self._entries
-        if self._stream is None and _output is None:
+        if _output is None:
             self._hand_to_logging()  # modelport is embedded: the host's logging decides
             return
         while entries:
@@ -200,17 +199,16 @@ class AccessLog:
 
     def _emit(self, text: str) -> None:
         handler = _output
-        stream = self._stream or (handler.stream if handler is not None else sys.stderr)
-        if handler is not None:
-            handler.acquire()  # no line of the logging thread's in the middle of ours
+        if handler is None:
+            return
+        handler.acquire()  # no line of the logging thread's in the middle of ours
         try:
-            stream.write(text)
-            stream.flush()
+            handler.stream.write(text)
+            handler.stream.flush()
         except (OSError, ValueError):  # stderr closed at exit: nothing left to tell
             pass
         finally:
-            if handler is not None:
-                handler.release()
+            handler.release()
 
     def _line(self, entry: tuple[Any, ...]) -> str:
         fields = self._fields(entry)

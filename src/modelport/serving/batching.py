@@ -140,10 +140,8 @@ class MicroBatcher:
 
     def _after(self, loop: asyncio.AbstractEventLoop) -> None:
         """After a flush: what queued up meanwhile has waited already, it goes next turn."""
-        if self._queue and not self._scheduled and self._policy.enabled:
+        if self._queue and not self._scheduled:
             self._schedule(loop, wait=False)
-        elif self._queue and not self._policy.enabled:
-            self._flush_now(loop)
 
     def _take(self) -> list[_Waiting]:
         """Whole requests from the front of the queue, up to ``max_rows`` rows (at least one)."""
