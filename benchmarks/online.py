@@ -46,9 +46,10 @@ from sklearn.ensemble import RandomForestClassifier
 import modelport as mp
 from modelport.datasets import LOAN_FEATURES, loan_applications, loan_pipeline
 from online_peers import wrk
+from online_peers.paired import SERVER_CPU, Paired, compare, pinned
 from online_peers.payloads import Payload, encode, positive_probabilities, v2_datatypes
-from online_peers.procs import Processes, free_port, http
-from online_peers.report import MetricsCost, Outcome, render
+from online_peers.procs import Processes, Server, free_port, http
+from online_peers.report import Outcome, render
 from online_peers.systems import GROUPS, NAME, Context, System, environment, systems
 from online_peers.venvs import PeerFailed, ensure_venv
 
@@ -58,8 +59,8 @@ BATCH = 32
 HOT_SWAP_CONNECTIONS = 16
 WARMUP_CONNECTIONS = 16
 VERSION_HEADER = "x-model-version"
-METRICS_ROUNDS = 6  # alternating runs per setting in the metrics-cost comparison
-METRICS_SECONDS = 5.0
+METRICS_ON = "metrics on"
+METRICS_PLAN = (6, 4, 2.5)  # metrics cost: server pairs, ABBA rounds per pair, seconds per run
 
 
 def parse_args() -> argparse.Namespace:
@@ -268,48 +269,39 @@ def bench(
 
 def metrics_cost(
     ctx: Context, procs: Processes, wrk_bin: str, body: bytes, args: argparse.Namespace
-) -> MetricsCost:
-    """modelport with metrics on (the default) and off, in alternating rounds.
+) -> list[Paired]:
+    """modelport with metrics on (the default) against metrics off, and the on/on control.
 
-    Two server processes of identical configuration can differ by several percent (where
-    their memory and threads land), so every round starts a fresh pair, warms both, and
-    measures them back to back in alternating order; rounds are compared by their medians.
+    See :mod:`online_peers.paired` for why a cost of a few percent needs paired rounds.
     """
-    rounds = 3 if args.quick else METRICS_ROUNDS
-    seconds = 2.0 if args.quick else METRICS_SECONDS
-    print(f"\n== metrics cost: {rounds} rounds of {seconds:g} s, fresh servers each", flush=True)
-    runs: dict[str, list[float]] = {"on": [], "off": []}
-    path = f"/v1/models/{NAME}/predict"
-    for index in range(rounds):
-        servers = {}
-        try:
-            for setting in ("on", "off"):
-                port = free_port()
-                command = [str(ctx.main_bin / "modelport"), "serve", "--port", str(port)]
-                env = {
-                    "MODELPORT_HOME": str(ctx.modelport_home),
-                    "MODELPORT_METRICS": "true" if setting == "on" else "false",
-                }
-                log = ctx.run_dir / "logs" / f"metrics-{setting}-{port}.log"
-                server = procs.start(
-                    f"metrics {setting}", command, log, environment(ctx.main_bin, env), None
-                )
-                url = f"http://127.0.0.1:{port}"
-                server.wait_ready(url + "/readyz", 120)
-                script = wrk.write_script(ctx.run_dir / "wrk" / f"metrics-{setting}.lua", body)
-                wrk.run(wrk_bin, url + path, script, 16, min(args.warmup, 2.0))
-                servers[setting] = (server, url, script)
-            for setting in ("on", "off") if index % 2 == 0 else ("off", "on"):
-                _, url, script = servers[setting]
-                cell = wrk.run(wrk_bin, url + path, script, 16, seconds)
-                runs[setting].append(cell.requests_per_s)
-                print(
-                    f"  round {index + 1} metrics {setting:<3} {cell.requests_per_s:>9,.0f} req/s"
-                )
-        finally:
-            for server, _, _ in servers.values():
-                procs.stop(server)
-    return MetricsCost(runs["on"], runs["off"], seconds)
+    pairs, rounds, seconds = (2, 2, 2.0) if args.quick else METRICS_PLAN
+    print(
+        f"\n== metrics cost: {pairs} server pairs x {rounds} rounds of {seconds:g} s, "
+        "then the same for the control",
+        flush=True,
+    )
+    script = wrk.write_script(ctx.run_dir / "wrk" / "metrics.lua", body)
+
+    def start(setting: str, name: str, port: int) -> Server:
+        command = [str(ctx.main_bin / "modelport"), "serve", "--port", str(port)]
+        env = {
+            "MODELPORT_HOME": str(ctx.modelport_home),
+            "MODELPORT_METRICS": "true" if setting == METRICS_ON else "false",
+        }
+        log = ctx.run_dir / "logs" / f"metrics-{name}-{port}.log"
+        server = procs.start(
+            name, pinned(command, SERVER_CPU), log, environment(ctx.main_bin, env), None
+        )
+        server.wait_ready(f"http://127.0.0.1:{port}/readyz", 120)
+        return server
+
+    def url_of(port: int) -> str:
+        return f"http://127.0.0.1:{port}/v1/models/{NAME}/predict"
+
+    return [
+        compare(start, procs, wrk_bin, url_of, script, settings, pairs, rounds, seconds)
+        for settings in ((METRICS_ON, "metrics off"), (METRICS_ON, METRICS_ON))
+    ]
 
 
 def machine_header(args: argparse.Namespace, wrk_bin: str, minutes: float) -> list[str]:
@@ -361,7 +353,7 @@ def main() -> None:
     selected = [s for s in systems(sklearn.__version__) if s.group in args.groups]
     procs = Processes()
     outcomes: list[Outcome] = []
-    cost: MetricsCost | None = None
+    cost: list[Paired] = []
     try:
         wrk_bin = wrk.ensure_wrk()
         print("preparing the model ...", flush=True)

@@ -99,8 +99,12 @@ def write_script(path: Path, body: bytes, count_header: str | None = None) -> Pa
     return path
 
 
-def _command(wrk: str, url: str, script: Path, connections: int, seconds: float) -> list[str]:
+def _command(
+    wrk: str, url: str, script: Path, connections: int, seconds: float, cpus: str | None = None
+) -> list[str]:
+    pin = ["taskset", "-c", cpus] if cpus is not None and shutil.which("taskset") else []
     return [
+        *pin,
         wrk,
         "-t1",
         f"-c{connections}",
@@ -114,9 +118,14 @@ def _command(wrk: str, url: str, script: Path, connections: int, seconds: float)
     ]
 
 
-def run(wrk: str, url: str, script: Path, connections: int, seconds: float) -> WrkResult:
-    """Drive ``url`` for ``seconds`` with ``connections`` connections; the parsed report."""
-    command = _command(wrk, url, script, connections, seconds)
+def run(
+    wrk: str, url: str, script: Path, connections: int, seconds: float, cpus: str | None = None
+) -> WrkResult:
+    """Drive ``url`` for ``seconds`` with ``connections`` connections; the parsed report.
+
+    ``cpus`` binds wrk to those cores (taskset syntax), when taskset is there.
+    """
+    command = _command(wrk, url, script, connections, seconds, cpus)
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.strip()[:300]}")
