@@ -6,7 +6,14 @@ DEMO_HOME ?= $(CURDIR)/.demo
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test lint typecheck pytest install dev clean bench-online
+.PHONY: demo test lint typecheck pytest postgres install dev clean bench-online
+
+# The registry and serving tests run on SQLite and on PostgreSQL. By default `make pytest`
+# sets up a local server first (`make postgres`: apt-get, root); point this variable at
+# another server (a role that may CREATE DATABASE) to use that one instead.
+DEFAULT_POSTGRES_URL := postgresql+psycopg://modelport:modelport@127.0.0.1:5432/postgres
+MODELPORT_TEST_POSTGRES_URL ?= $(DEFAULT_POSTGRES_URL)
+export MODELPORT_TEST_POSTGRES_URL
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +48,11 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy src
 
-pytest: $(VENV)/.installed-dev
+# Installs (apt-get), starts and sets up the local PostgreSQL the tests use by default.
+postgres:
+	bash scripts/postgres.sh
+
+pytest: $(VENV)/.installed-dev $(if $(filter $(DEFAULT_POSTGRES_URL),$(MODELPORT_TEST_POSTGRES_URL)),postgres)
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck pytest

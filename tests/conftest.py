@@ -1,8 +1,9 @@
-"""Shared fixtures: a realistic loan data set, a fitted pipeline, a built package."""
+"""Shared fixtures: a realistic loan data set, a fitted pipeline, a built package, and the
+registry databases (SQLite and PostgreSQL, see ``databases.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
 
 import modelport as mp
+from databases import BACKENDS, PostgresServer, PostgresUnavailable
 from modelport.datasets import LOAN_FEATURES, loan_applications, loan_pipeline
 
 
@@ -56,17 +58,45 @@ def build_loan_version(
     return build
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """The PostgreSQL server tests make their databases on; an ERROR (never a skip) if down."""
+    try:
+        server = PostgresServer.connect()
+    except PostgresUnavailable as exc:
+        unavailable = str(exc)
+    else:
+        unavailable = ""
+    if unavailable:
+        pytest.fail(unavailable, pytrace=False)
+    yield server
+    server.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The registry database of one test: ``None`` for SQLite (the default file under the
+    registry's home), else the URL of a new PostgreSQL database, dropped afterwards."""
+    if request.param == "sqlite":
+        yield None
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    url = server.create()
+    yield url
+    server.drop(url)
+
+
 @pytest.fixture
-def registry_settings(tmp_path: Path):
-    """Settings with a temporary home: SQLite registry and artifact store, nothing shared."""
+def registry_settings(tmp_path: Path, database_url: str | None):
+    """Settings with a temporary home and a database of their own (SQLite or PostgreSQL)."""
     from modelport.settings import Settings
 
-    return Settings(home=tmp_path / "modelport-home", database_url=None)
+    return Settings(home=tmp_path / "modelport-home", database_url=database_url)
 
 
 @pytest.fixture
 def registry(registry_settings):
-    """An empty registry (SQLite file and artifact store) under ``registry_settings.home``."""
+    """An empty registry (database and artifact store) of ``registry_settings``."""
     from modelport.registry import Registry
 
     with Registry.from_settings(registry_settings) as opened:

@@ -48,6 +48,7 @@ def test_top_level_all_is_exact() -> None:
         "modelport.package",
         "modelport.runtime",
         "modelport.registry",
+        "modelport.lifecycle",
         "modelport.batch",
         "modelport.serving",
         "modelport.server",

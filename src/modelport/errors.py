@@ -20,8 +20,12 @@ to status codes.
     │   ├── UnsupportedModel   unsupported_model   a pipeline step modelport cannot convert
     │   └── ParityError        parity_failed       the packaged model disagrees with the original
     ├── RegistryError          registry_error
-    │   └── AlreadyExists      already_exists
-    └── BatchError             batch_error
+    │   ├── AlreadyExists      already_exists
+    │   ├── Conflict           conflict            the alias moved while this ran; nothing changed
+    │   └── InUse              in_use              e.g. deleting a version an alias points at
+    ├── PromotionRefused       promotion_refused   a promotion gate failed; the alias did not move
+    ├── BatchError             batch_error
+    └── EvaluationError        evaluation_error    test data or a metric a promotion gate cannot use
 """
 
 from __future__ import annotations
@@ -33,7 +37,10 @@ __all__ = [
     "AliasNotFound",
     "AlreadyExists",
     "BatchError",
+    "Conflict",
+    "EvaluationError",
     "FieldError",
+    "InUse",
     "MAX_LISTED_ERRORS",
     "IntegrityError",
     "InvalidInput",
@@ -45,6 +52,7 @@ __all__ = [
     "PackageError",
     "ParityError",
     "PayloadTooLarge",
+    "PromotionRefused",
     "RegistryError",
     "UnsafeArchive",
     "UnsupportedModel",
@@ -154,5 +162,31 @@ class AlreadyExists(RegistryError):
     code = "already_exists"
 
 
+class Conflict(RegistryError):
+    """Someone else changed what this operation read first (e.g. moved the alias)."""
+
+    code = "conflict"
+
+
+class InUse(RegistryError):
+    """The object is still referenced (e.g. a version an alias points at)."""
+
+    code = "in_use"
+
+
+class PromotionRefused(ModelportError):
+    """A promotion gate failed; the alias did not move. ``gates`` holds every result."""
+
+    code = "promotion_refused"
+
+    def __init__(self, message: str, gates: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.gates: list[Any] = list(gates or [])
+
+
 class BatchError(ModelportError):
     code = "batch_error"
+
+
+class EvaluationError(ModelportError):
+    code = "evaluation_error"

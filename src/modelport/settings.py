@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the registry; SQLite under home by default."
     )
+    artifacts_url: str | None = Field(
+        default=None,
+        description=(
+            "Where the artifact store is: a directory or file:// URL (local), or any fsspec "
+            "URL such as s3://bucket/prefix (remote, read through a cache under home); "
+            "home/artifacts by default."
+        ),
+    )
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     max_records: int = Field(default=10_000, ge=1)
     alias_poll_seconds: float = Field(default=2.0, gt=0)
@@ -43,13 +51,30 @@ class Settings(BaseSettings):
         default=0.5, ge=0, le=1000, description="How long a batch may wait for more requests."
     )
     metrics: bool = Field(default=True, description="Prometheus metrics at /metrics.")
+    admin_api: bool = Field(
+        default=False,
+        description="Promotions, rollbacks, alias moves over HTTP at /v1/admin (no auth yet).",
+    )
     access_log: bool = Field(default=True, description="One JSON line per request.")
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @property
     def artifacts_dir(self) -> Path:
+        """The default, local artifact store (used when ``artifacts_url`` is unset)."""
         return self.home / "artifacts"
+
+    @property
+    def resolved_artifacts_url(self) -> str:
+        """``artifacts_url``, or the default directory as a ``file://`` URL."""
+        if self.artifacts_url:
+            return self.artifacts_url
+        return self.artifacts_dir.absolute().as_uri()  # escapes what a path may hold
+
+    @property
+    def artifacts_cache_dir(self) -> Path:
+        """Local copies of a remote artifact store's packages (verified on every load)."""
+        return self.home / "cache" / "artifacts"
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,4 +1,5 @@
-"""``modelport serve --workers 2`` as a real process tree: every worker loads and answers."""
+"""``modelport serve --workers 2`` as a real process tree: every worker loads and answers,
+from a registry on SQLite or on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -41,8 +42,11 @@ def test_serve_options() -> None:
         assert option in result.output
 
 
-def test_serve_with_two_workers(tmp_path: Path, loan_package_path: Path) -> None:
-    with Registry.from_settings(Settings(home=tmp_path)) as registry:
+def test_serve_with_two_workers(
+    tmp_path: Path, database_url: str | None, loan_package_path: Path
+) -> None:
+    settings = Settings(home=tmp_path, database_url=database_url)
+    with Registry.from_settings(settings) as registry:
         registry.register(loan_package_path, alias="production")
     port = free_port()
     env = {
@@ -50,6 +54,9 @@ def test_serve_with_two_workers(tmp_path: Path, loan_package_path: Path) -> None
         "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
         "MODELPORT_HOME": str(tmp_path),
     }
+    env.pop("MODELPORT_DATABASE_URL", None)
+    if database_url is not None:
+        env["MODELPORT_DATABASE_URL"] = database_url
     code = (
         "from modelport.cli.serve import serve; "
         f"serve(host='127.0.0.1', port={port}, workers=2, reload_seconds=0.5)"

@@ -1,4 +1,5 @@
-"""``modelport models ...`` against a real registry under a temporary MODELPORT_HOME."""
+"""``modelport models ...`` against a real registry under a temporary MODELPORT_HOME, on
+SQLite (the default file there) and on PostgreSQL (``MODELPORT_DATABASE_URL``)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ Run = Callable[..., Result]
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str | None) -> Run:
     monkeypatch.delenv("MODELPORT_DATABASE_URL", raising=False)
-    runner = CliRunner(env={"MODELPORT_HOME": str(tmp_path / "home"), "COLUMNS": "160"})
+    env = {"MODELPORT_HOME": str(tmp_path / "home"), "COLUMNS": "160"}
+    if database_url is not None:
+        env["MODELPORT_DATABASE_URL"] = database_url
+    runner = CliRunner(env=env)
 
     def invoke(*args: str) -> Result:
         return runner.invoke(app, list(args))
@@ -25,7 +29,11 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
 
 
 def test_register_list_show_alias(
-    run: Run, tmp_path: Path, loan_package_path: Path, second_loan_package: Path
+    run: Run,
+    tmp_path: Path,
+    database_url: str | None,
+    loan_package_path: Path,
+    second_loan_package: Path,
 ) -> None:
     result = run("list")
     assert result.exit_code == 0
@@ -35,7 +43,7 @@ def test_register_list_show_alias(
     assert result.exit_code == 0, result.output
     assert "registered loan-approval:1" in result.stdout
     assert "alias production" in result.stdout
-    assert (tmp_path / "home" / "registry.db").is_file()
+    assert (tmp_path / "home" / "registry.db").is_file() == (database_url is None)
     assert len(list((tmp_path / "home" / "artifacts" / "sha256").iterdir())) == 1
 
     result = run("register", str(loan_package_path))

@@ -1,4 +1,5 @@
-"""Registry API on a real SQLite file and artifact store: versions, aliases, lookups."""
+"""Registry API on a real database (SQLite and PostgreSQL) and artifact store: versions,
+aliases, lookups."""
 
 from __future__ import annotations
 

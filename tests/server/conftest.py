@@ -1,4 +1,8 @@
-"""A real modelport server on loopback (uvicorn in a subprocess) and records to send it."""
+"""A real modelport server on loopback (uvicorn in a subprocess) and records to send it.
+
+Every registry made here, and so every server, runs once on SQLite and once on PostgreSQL
+(``registry_factory`` is parametrized over both): the tests that use them run twice.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import httpx
 import pytest
 
 import modelport as mp
+from databases import BACKENDS, PostgresServer
 from modelport.package import open_package
 from modelport.registry import Registry
 from modelport.settings import Settings
@@ -44,8 +49,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(home: Path, *, poll_seconds: float = 0.3) -> LiveServer:
-    """uvicorn running ``modelport.server.app:factory`` with settings from the environment."""
+@dataclass
+class Deployment:
+    """A registry ready to serve: its home (artifacts), its database, the open registry."""
+
+    home: Path
+    database_url: str | None  # None: SQLite under home
+    registry: Registry
+
+
+def start_server(
+    deployment: Deployment, *, poll_seconds: float = 0.3, extra_env: dict[str, str] | None = None
+) -> LiveServer:
+    """uvicorn running ``modelport.server.app:factory`` with settings from the environment
+    (plus ``extra_env``)."""
+    home = deployment.home
     port = free_port()
     env = {
         **os.environ,
@@ -54,8 +72,12 @@ def start_server(home: Path, *, poll_seconds: float = 0.3) -> LiveServer:
         "MODELPORT_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
         "MODELPORT_MAX_RECORDS": str(MAX_RECORDS),
         "MODELPORT_ALIAS_POLL_SECONDS": str(poll_seconds),
+        **(extra_env or {}),
     }
-    env.pop("MODELPORT_DATABASE_URL", None)
+    if deployment.database_url is None:
+        env.pop("MODELPORT_DATABASE_URL", None)
+    else:
+        env["MODELPORT_DATABASE_URL"] = deployment.database_url
     log = home / "server.log"
     command = [sys.executable, "-m", "uvicorn", "modelport.server.app:factory", "--factory"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
@@ -126,29 +148,44 @@ def second_package_path(build_loan_version: Callable[..., Path]) -> Path:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", params=BACKENDS)
 def registry_factory(
-    tmp_path_factory: pytest.TempPathFactory, loan_package_path: Path, second_package_path: Path
-) -> Callable[[], tuple[Path, Registry]]:
-    """A fresh home whose registry holds the loan model: v1 (production) and v2 (no alias)."""
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    loan_package_path: Path,
+    second_package_path: Path,
+) -> Iterator[Callable[[], Deployment]]:
+    """A fresh home and database (SQLite, or a new PostgreSQL database) whose registry holds
+    the loan model: v1 (production) and v2 (no alias). Callers close the registry."""
+    postgres: PostgresServer | None = None
+    if request.param == "postgresql":
+        postgres = request.getfixturevalue("postgres")
+    made: list[str] = []
 
-    def make() -> tuple[Path, Registry]:
+    def make() -> Deployment:
         home = tmp_path_factory.mktemp("home")
-        registry = Registry.from_settings(Settings(home=home))
+        database_url = None
+        if postgres is not None:
+            database_url = postgres.create()
+            made.append(database_url)
+        registry = Registry.from_settings(Settings(home=home, database_url=database_url))
         registry.register(loan_package_path, alias="production")
         registry.register(second_package_path)
-        return home, registry
+        return Deployment(home, database_url, registry)
 
-    return make
+    yield make
+    if postgres is not None:
+        for url in made:
+            postgres.drop(url)
 
 
 @pytest.fixture(scope="session")
-def server(registry_factory: Callable[[], tuple[Path, Registry]]) -> Iterator[LiveServer]:
+def server(registry_factory: Callable[[], Deployment]) -> Iterator[LiveServer]:
     """One server shared by the tests that do not move aliases."""
-    home, registry = registry_factory()
-    registry.set_alias(MODEL, "staging", 2)
-    registry.close()
-    live = start_server(home)
+    deployment = registry_factory()
+    deployment.registry.set_alias(MODEL, "staging", 2)
+    deployment.registry.close()
+    live = start_server(deployment)
     yield live
     stop_server(live)
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import MODEL, LiveServer, start_server, stop_server
+from conftest import MODEL, Deployment, LiveServer, start_server, stop_server
 from modelport.package.manifest import MANIFEST_FILE, Manifest
 from modelport.registry import Registry
 
@@ -21,14 +21,14 @@ PICKUP_SECONDS = 5.0
 
 @pytest.fixture
 def moving(
-    registry_factory: Callable[[], tuple[Path, Registry]],
+    registry_factory: Callable[[], Deployment],
 ) -> Iterator[tuple[LiveServer, Registry]]:
     """A server of its own (these tests move production), and its registry."""
-    home, registry = registry_factory()
-    live = start_server(home, poll_seconds=0.25)
-    yield live, registry
+    deployment = registry_factory()
+    live = start_server(deployment, poll_seconds=0.25)
+    yield live, deployment.registry
     stop_server(live)
-    registry.close()
+    deployment.registry.close()
 
 
 class Sender(threading.Thread):

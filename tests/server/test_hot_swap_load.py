@@ -13,8 +13,7 @@ from typing import Any
 import httpx
 
 import modelport as mp
-from conftest import MODEL, start_server, stop_server
-from modelport.registry import Registry
+from conftest import MODEL, Deployment, start_server, stop_server
 
 CONNECTIONS = 16
 PATH = f"/v1/models/{MODEL}/predict"
@@ -40,7 +39,7 @@ async def load(url: str, body: list[dict[str, Any]], stop: threading.Event) -> l
 
 
 def test_alias_moves_under_load_fail_nothing(
-    registry_factory: Callable[[], tuple[Path, Registry]],
+    registry_factory: Callable[[], Deployment],
     loan_package_path: Path,
     second_package_path: Path,
     records: list[dict[str, Any]],
@@ -50,8 +49,9 @@ def test_alias_moves_under_load_fail_nothing(
         version: mp.load(path).predict_records(body).to_records()
         for version, path in ((1, loan_package_path), (2, second_package_path))
     }
-    home, registry = registry_factory()
-    live = start_server(home, poll_seconds=0.2)
+    deployment = registry_factory()
+    registry = deployment.registry
+    live = start_server(deployment, poll_seconds=0.2)
     stop = threading.Event()
     outcomes: list[Any] = []
     runner = threading.Thread(

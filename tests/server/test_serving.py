@@ -13,7 +13,7 @@ import anyio
 import httpx
 import pytest
 
-from conftest import MODEL
+from conftest import MODEL, Deployment
 from modelport.errors import (
     AliasNotFound,
     IntegrityError,
@@ -29,10 +29,10 @@ from modelport.settings import Settings
 
 
 @pytest.fixture
-def fresh(registry_factory: Callable[[], tuple[Path, Registry]]) -> Iterator[tuple[Path, Registry]]:
-    home, registry = registry_factory()
-    yield home, registry
-    registry.close()
+def fresh(registry_factory: Callable[[], Deployment]) -> Iterator[tuple[Path, Registry]]:
+    deployment = registry_factory()
+    yield deployment.home, deployment.registry
+    deployment.registry.close()
 
 
 @pytest.fixture

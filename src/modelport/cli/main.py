@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from modelport.cli import batch, models, package, serve
+from modelport.cli import batch, lifecycle, models, package, serve
 
 app = typer.Typer(
     name="modelport",
@@ -16,6 +16,10 @@ app.add_typer(package.app, name="package")
 app.add_typer(models.app, name="models")
 app.add_typer(batch.app, name="batch")
 app.command("serve")(serve.serve)
+app.command("promote")(lifecycle.promote_command)
+app.command("rollback")(lifecycle.rollback_command)
+app.command("history")(lifecycle.history)
+app.add_typer(lifecycle.policy_app, name="policy")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,7 +11,14 @@ import typer
 from rich.table import Column, Table
 
 from modelport.cli.output import console, contract_table, fail_on_errors
-from modelport.registry import DEFAULT_ALIAS, ModelRef, ModelVersion, Registry, parse_ref
+from modelport.registry import (
+    DEFAULT_ALIAS,
+    ModelRef,
+    ModelVersion,
+    Registry,
+    VersionMetadata,
+    parse_ref,
+)
 from modelport.settings import Settings
 
 app = typer.Typer(
@@ -22,7 +29,7 @@ _SHORT = 12
 
 
 @contextmanager
-def _registry() -> Iterator[Registry]:
+def open_registry() -> Iterator[Registry]:
     """The registry the environment names (MODELPORT_HOME, MODELPORT_DATABASE_URL)."""
     with fail_on_errors(), Registry.from_settings(Settings()) as registry:
         yield registry
@@ -32,11 +39,23 @@ def _registry() -> Iterator[Registry]:
 def register(
     path: Path = typer.Argument(..., help="Package directory or .mpk archive."),
     alias: str | None = typer.Option(None, "--alias", "-a", help="Point this alias at it."),
+    owner: str | None = typer.Option(None, "--owner", help="Who answers for this version."),
+    tag: list[str] | None = typer.Option(None, "--tag", "-t", help="A tag (repeatable)."),
+    lineage: list[str] | None = typer.Option(
+        None,
+        "--lineage",
+        "-l",
+        help="KEY=VALUE, e.g. code=git:4f2a1c (repeatable).",
+    ),
 ) -> None:
-    """Copy a package into the registry (verified) as the model's next version."""
-    with _registry() as registry:
+    """Copy a package into the registry (verified) as the model's next version.
+
+    A direct --alias move runs no gates; use `modelport promote` for gated moves.
+    """
+    metadata = VersionMetadata(owner=owner, tags=tuple(tag or ()), lineage=_pairs(lineage or []))
+    with open_registry() as registry:
         known = {v.digest for model in registry.list_models() for v in model.versions}
-        version = registry.register(path, alias=alias)
+        version = registry.register(path, alias=alias, metadata=metadata)
     verb = "already registered" if version.digest in known else "registered"
     pointed = f", alias {alias}" if alias else ""
     console.print(
@@ -49,7 +68,7 @@ def register(
 @app.command("list")
 def list_models() -> None:
     """Every registered model with its versions and aliases."""
-    with _registry() as registry:
+    with open_registry() as registry:
         models = registry.list_models()
     if not models:
         console.print("no models registered yet; add one with: modelport models register PATH")
@@ -76,7 +95,7 @@ def show(
     The contract shown is that of the version REF names; for a bare NAME, the production
     version if there is one, else the latest.
     """
-    with _registry() as registry:
+    with open_registry() as registry:
         parsed = parse_ref(ref)
         model = registry.get_model(parsed.name)
         if ref == parsed.name and DEFAULT_ALIAS not in model.aliases:
@@ -101,8 +120,9 @@ def show(
         )
     console.print(table)
     for v in model.versions:
-        if v.description:
-            console.print(f"  version {v.version}: {v.description}", highlight=False)
+        about = _about(v)
+        if about:
+            console.print(f"  version {v.version}: {about}", highlight=False)
     console.print(f"contract of {_label(chosen)}:", highlight=False)
     console.print(contract_table(contract))
 
@@ -114,7 +134,7 @@ def alias(
     version: int = typer.Argument(..., help="Version the alias will point at."),
 ) -> None:
     """Point NAME@ALIAS at VERSION: servers watching the alias swap to it."""
-    with _registry() as registry:
+    with open_registry() as registry:
         before = registry.get_model(name).aliases.get(alias)
         moved = registry.set_alias(name, alias, version)
     if before is None:
@@ -126,6 +146,46 @@ def alias(
     console.print(
         f"[green]{moved.name}@{alias}[/] → version {moved.version} ({change})", highlight=False
     )
+
+
+@app.command()
+def delete(
+    ref: str = typer.Argument(..., help="NAME:VERSION to delete."),
+) -> None:
+    """Delete a version no alias points at; its number is never reused."""
+    with open_registry() as registry:
+        parsed = parse_ref(ref)
+        if parsed.version is None:
+            raise typer.BadParameter("give a version to delete, as NAME:VERSION", param_hint="REF")
+        deleted = registry.delete_version(parsed.name, parsed.version)
+    console.print(f"[green]deleted[/] {deleted.name}:{deleted.version}", highlight=False)
+
+
+def _pairs(items: list[str]) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{item!r}: write KEY=VALUE", param_hint="--lineage")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _about(version: ModelVersion) -> str:
+    """Description and metadata in one line (empty when there is nothing to say)."""
+    meta = version.metadata
+    parts = [version.description.rstrip(".")] if version.description else []
+    if meta.owner:
+        parts.append(f"owner {meta.owner}")
+    if meta.tags:
+        parts.append("tags " + ", ".join(meta.tags))
+    parts += [f"{key} {value}" for key, value in meta.lineage.items()]
+    if meta.training_metrics:
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in meta.training_metrics.items())
+        parts.append(f"training {shown}")
+    if meta.sample_fingerprint:
+        parts.append(f"sample {meta.sample_fingerprint[:_SHORT]}")
+    return "; ".join(parts)
 
 
 def _label(version: ModelVersion) -> str:

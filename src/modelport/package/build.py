@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import platform
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from modelport.package.manifest import (
     MANIFEST_FILE,
     Manifest,
     OutputSpec,
+    PackageMetadata,
     Runtime,
     check_name,
 )
@@ -30,7 +32,7 @@ from modelport.package.parity import DEFAULT_TOLERANCE, ParityReport, measure_pa
 from modelport.runtime import NativeScorer, OnnxScorer, Scorer, Task
 from modelport.runtime.scorer import is_safe_native_type
 
-__all__ = ["BuiltPackage", "package"]
+__all__ = ["BuiltPackage", "package", "sample_fingerprint"]
 
 ONNX_FILE = "model.onnx"
 NATIVE_FILE = "model.skops"
@@ -70,6 +72,10 @@ def package(
     allow_native: bool = False,
     reference_rows: int = REFERENCE_ROWS,
     replace: bool = False,
+    owner: str | None = None,
+    tags: Sequence[str] = (),
+    lineage: Mapping[str, Any] | None = None,
+    training_metrics: Mapping[str, float] | None = None,
 ) -> BuiltPackage:
     """Package a fitted scikit-learn pipeline with a parity proof.
 
@@ -77,12 +83,24 @@ def package(
     columns are used). The ONNX graph must match the original within ``tolerance`` on the
     sample and on generated edge rows, with identical labels; otherwise :class:`ParityError`
     names the worst rows, unless ``allow_native`` stores the estimator itself (with skops).
+
+    ``owner``, ``tags``, ``lineage`` (e.g. code version, data source) and
+    ``training_metrics`` are recorded in the manifest with a fingerprint of ``sample``;
+    the registry shows them with the version.
     """
     check_name(name)
     if not isinstance(sample, pd.DataFrame) or sample.empty:
         raise ValueError("sample must be a non-empty pandas DataFrame of training rows")
     columns = _input_columns(model, sample)
     sample = sample[columns].reset_index(drop=True)
+    metadata = PackageMetadata(
+        owner=owner,
+        tags=list(tags),
+        lineage=dict(lineage or {}),
+        training_metrics={k: float(v) for k, v in (training_metrics or {}).items()},
+        sample_fingerprint=sample_fingerprint(sample),
+        sample_rows=len(sample),
+    )
     if contract is None:
         contract = infer_contract(sample, overrides=overrides)
     task, classes = _task_of(model)
@@ -133,9 +151,20 @@ def package(
             trusted_types=trusted,
             parity=report.summary(),
             files=files,
+            metadata=metadata,
         ).sealed()
         (scratch / MANIFEST_FILE).write_text(manifest.to_yaml(), encoding="utf-8")
     return BuiltPackage(package=open_package(path), parity=report)
+
+
+def sample_fingerprint(sample: pd.DataFrame) -> str:
+    """SHA-256 over column names, dtypes and every value (row order matters)."""
+    digest = hashlib.sha256()
+    for name, dtype in sample.dtypes.items():
+        digest.update(f"{name}\x00{dtype}\x00".encode())
+    hashed = pd.util.hash_pandas_object(sample, index=False).to_numpy()
+    digest.update(hashed.tobytes())
+    return digest.hexdigest()
 
 
 def _input_columns(model: Any, sample: pd.DataFrame) -> list[str]:

@@ -30,6 +30,7 @@ __all__ = [
     "NAME_PATTERN",
     "Manifest",
     "OutputSpec",
+    "PackageMetadata",
     "ParitySummary",
     "Runtime",
     "Task",
@@ -80,6 +81,23 @@ class ParitySummary(BaseModel):
     runtime: Runtime
 
 
+class PackageMetadata(BaseModel):
+    """Who owns the model and how it was made; recorded at build, carried into the registry.
+
+    ``sample_fingerprint`` is a SHA-256 over the training sample's column names, types and
+    values, so "was this trained on the same data?" has an exact answer.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    owner: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    lineage: dict[str, Any] = Field(default_factory=dict)
+    training_metrics: dict[str, float] = Field(default_factory=dict)
+    sample_fingerprint: str | None = None
+    sample_rows: int | None = None
+
+
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -98,6 +116,7 @@ class Manifest(BaseModel):
     trusted_types: list[str] = Field(default_factory=list)
     parity: ParitySummary
     files: dict[str, str]
+    metadata: PackageMetadata | None = None  # absent from packages built before it existed
     digest: str = ""
 
     @field_validator("name")
@@ -126,7 +145,7 @@ class Manifest(BaseModel):
         return value
 
     def compute_digest(self) -> str:
-        body = self.model_dump(mode="json", exclude={"digest"})
+        body = self.model_dump(mode="json", exclude=self._unwritten() | {"digest"})
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -135,7 +154,12 @@ class Manifest(BaseModel):
         return self.model_copy(update={"digest": self.compute_digest()})
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+        body = self.model_dump(mode="json", exclude=self._unwritten())
+        return yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
+
+    def _unwritten(self) -> set[str]:
+        """Optional blocks left out when empty, so older packages keep their digests."""
+        return {"metadata"} if self.metadata is None else set()
 
     @classmethod
     def read(cls, directory: Path) -> Manifest:

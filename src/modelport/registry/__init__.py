@@ -8,12 +8,18 @@
 See ``docs/registry.md``.
 """
 
-from modelport.registry.records import ModelVersion, RegisteredModel
+from modelport.registry.audit import Action, AuditEvent, Outcome
+from modelport.registry.records import AliasState, ModelVersion, RegisteredModel, VersionMetadata
 from modelport.registry.refs import DEFAULT_ALIAS, ModelRef, parse_ref
 from modelport.registry.registry import Registry
 
 __all__ = [
     "DEFAULT_ALIAS",
+    "Action",
+    "AliasState",
+    "AuditEvent",
+    "Outcome",
+    "VersionMetadata",
     "ModelRef",
     "ModelVersion",
     "RegisteredModel",

@@ -12,12 +12,15 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from modelport.errors import AliasNotFound, ModelNotFound, VersionNotFound
+from modelport.errors import AliasNotFound, Conflict, ModelNotFound, VersionNotFound
 from modelport.registry.refs import ModelRef, parse_ref
 from modelport.registry.schema import AliasRow, ModelRow, VersionRow
 
 __all__ = [
+    "ANY_REVISION",
+    "alias_row",
     "aliased_or_raise",
+    "aliases_of",
     "latest_version",
     "model_or_raise",
     "point_alias",
@@ -36,20 +39,69 @@ def latest_version(session: Session, model_id: int) -> int:
     return latest or 0
 
 
-def point_alias(session: Session, model_id: int, alias: str, version: int) -> None:
-    now = datetime.now(UTC)
+ANY_REVISION = -1
+"""``expect_revision`` for a move that does not care where the alias was."""
+
+
+def point_alias(
+    session: Session,
+    model: ModelRow,
+    alias: str,
+    version: int,
+    *,
+    expect_revision: int | None = ANY_REVISION,
+) -> tuple[int | None, int]:
+    """Point ``alias`` at ``version``; the version it pointed at before (if any) and the
+    alias's new revision.
+
+    ``expect_revision`` is compare-and-set: the revision the caller read (``None``: the
+    alias did not exist). If the alias has moved since, :class:`Conflict` and nothing
+    changes. The row is locked for the rest of the transaction (``FOR UPDATE`` where the
+    database has it; SQLite's write transactions are serial anyway).
+    """
     row = session.scalar(
-        select(AliasRow).where(AliasRow.model_id == model_id, AliasRow.name == alias)
+        select(AliasRow)
+        .where(AliasRow.model_id == model.id, AliasRow.name == alias)
+        .with_for_update()
     )
+    current = None if row is None else row.revision
+    if expect_revision != ANY_REVISION and expect_revision != current:
+        where = "did not exist" if expect_revision is None else f"was at revision {expect_revision}"
+        now = "it has been removed" if row is None else f"it now points at version {row.version}"
+        raise Conflict(
+            f"{model.name}@{alias} was moved by someone else while this ran (it {where}; "
+            f"{now}); nothing was changed: check `modelport history {model.name}` and retry"
+        )
+    now_at = datetime.now(UTC)
     if row is None:
         session.add(
-            AliasRow(model_id=model_id, name=alias, version=version, revision=1, updated_at=now)
+            AliasRow(model_id=model.id, name=alias, version=version, revision=1, updated_at=now_at)
         )
-    elif row.version != version:
+        session.flush()
+        return None, 1
+    previous = row.version
+    if previous != version:
         row.version = version
         row.revision += 1
-        row.updated_at = now
-    session.flush()
+        row.updated_at = now_at
+        session.flush()
+    return previous, row.revision
+
+
+def alias_row(session: Session, model: ModelRow, alias: str) -> AliasRow | None:
+    return session.scalar(
+        select(AliasRow).where(AliasRow.model_id == model.id, AliasRow.name == alias)
+    )
+
+
+def aliases_of(session: Session, model: ModelRow, version: int) -> list[str]:
+    return list(
+        session.scalars(
+            select(AliasRow.name)
+            .where(AliasRow.model_id == model.id, AliasRow.version == version)
+            .order_by(AliasRow.name)
+        )
+    )
 
 
 def resolve_row(session: Session, ref: str | ModelRef) -> tuple[ModelRow, VersionRow]:
@@ -73,8 +125,13 @@ def version_or_raise(session: Session, model: ModelRow, version: int) -> Version
     row = session.scalar(
         select(VersionRow).where(VersionRow.model_id == model.id, VersionRow.version == version)
     )
-    if row is not None:
+    if row is not None and row.deleted_at is None:
         return row
+    if row is not None and row.deleted_at is not None:
+        raise VersionNotFound(
+            f"version {version} of model {model.name!r} was deleted on "
+            f"{row.deleted_at:%Y-%m-%d %H:%M} UTC; register its package again to restore it"
+        )
     latest = latest_version(session, model.id)
     known = "its only version is 1" if latest == 1 else f"its versions are 1 to {latest}"
     raise VersionNotFound(f"model {model.name!r} has no version {version}; {known}")

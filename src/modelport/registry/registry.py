@@ -13,28 +13,41 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from modelport.errors import RegistryError
+from modelport.errors import InUse, ModelNotFound, RegistryError
 from modelport.package.load import Package
 from modelport.package.manifest import Manifest, check_name
+from modelport.registry.audit import (
+    ALIAS_MOVES,
+    Action,
+    AuditEvent,
+    Outcome,
+    default_actor,
+    events_for,
+    record_event,
+)
 from modelport.registry.database import WRITE_OPTION, create_registry_engine, database_errors
 from modelport.registry.migrate import upgrade_to_head
+from modelport.registry.policies import ALL_MODELS, policies_for, store_policy
 from modelport.registry.queries import (
+    ANY_REVISION,
+    alias_row,
+    aliases_of,
     latest_version,
     model_or_raise,
     point_alias,
     resolve_row,
     version_or_raise,
 )
-from modelport.registry.records import ModelVersion, RegisteredModel
+from modelport.registry.records import AliasState, ModelVersion, RegisteredModel, VersionMetadata
 from modelport.registry.refs import ModelRef, check_version
 from modelport.registry.schema import AliasRow, ModelRow, VersionRow
-from modelport.registry.store import ArtifactStore
+from modelport.registry.store import Store, open_store
 from modelport.settings import Settings
 
 __all__ = ["Registry"]
@@ -49,10 +62,18 @@ class Registry:
     Opening one upgrades the database schema to the newest revision if needed.
     """
 
-    def __init__(self, database_url: str, artifacts_dir: Path) -> None:
+    def __init__(
+        self, database_url: str, artifacts: Path | str | Store, *, cache_dir: Path | None = None
+    ) -> None:
+        """``artifacts`` is the artifact store: a directory, a ``file://`` or other fsspec
+        URL (a remote store, downloaded into ``cache_dir``), or a store object."""
+        self._store = (
+            open_store(artifacts, cache_dir=cache_dir)
+            if isinstance(artifacts, str | Path)
+            else artifacts
+        )
         self._engine = create_registry_engine(database_url)
         self._writer = self._engine.execution_options(**{WRITE_OPTION: True})
-        self._store = ArtifactStore(Path(artifacts_dir))
         try:
             with database_errors(self._engine):
                 upgrade_to_head(self._engine, self._writer)
@@ -62,7 +83,11 @@ class Registry:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Registry:
-        return cls(settings.resolved_database_url, settings.artifacts_dir)
+        return cls(
+            settings.resolved_database_url,
+            settings.resolved_artifacts_url,
+            cache_dir=settings.artifacts_cache_dir,
+        )
 
     def __repr__(self) -> str:
         url = self._engine.url.render_as_string(hide_password=True)
@@ -81,31 +106,195 @@ class Registry:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def register(self, source: str | Path, *, alias: str | None = None) -> ModelVersion:
+    def register(
+        self,
+        source: str | Path,
+        *,
+        alias: str | None = None,
+        metadata: VersionMetadata | None = None,
+        actor: str | None = None,
+    ) -> ModelVersion:
         """Store a package (directory or ``.mpk``) as the next version of the model it names.
 
         The same package registered again returns its existing version (moving ``alias``
-        to it if given). A package that fails verification raises :class:`IntegrityError`
-        and leaves nothing behind.
+        to it if given; restoring it if it was deleted). A package that fails
+        verification raises :class:`IntegrityError` and leaves nothing behind.
+        ``metadata`` adds to what the package itself says (owner, tags, lineage).
         """
         if alias is not None:
             check_name(alias, "alias")
+        who = actor or default_actor()
         manifest = self._store.add(Path(source))
-        return self._write(lambda session: self._record(session, manifest, alias))
+        return self._write(lambda session: self._record(session, manifest, alias, metadata, who))
 
-    def set_alias(self, name: str, alias: str, version: int) -> ModelVersion:
-        """Point ``name@alias`` at ``version`` (creating the alias or moving it)."""
+    def set_alias(
+        self,
+        name: str,
+        alias: str,
+        version: int,
+        *,
+        actor: str | None = None,
+        expect_revision: int | None = ANY_REVISION,
+    ) -> ModelVersion:
+        """Point ``name@alias`` at ``version`` (creating the alias or moving it), no gates.
+
+        With ``expect_revision`` (from :meth:`alias_info`), the move happens only if the
+        alias has not moved since; else :class:`Conflict`.
+        """
+        return self.move_alias(
+            name, alias, version, actor=actor, action=Action.ALIAS, expect_revision=expect_revision
+        )
+
+    def move_alias(
+        self,
+        name: str,
+        alias: str,
+        version: int,
+        *,
+        action: Action,
+        actor: str | None = None,
+        expect_revision: int | None = ANY_REVISION,
+        detail: dict[str, Any] | None = None,
+        undoes: int | None = None,
+    ) -> ModelVersion:
+        """Move an alias and record why (``action``, ``detail``) in one transaction."""
         check_name(name)
         check_name(alias, "alias")
         check_version(version)
+        who = actor or default_actor()
 
         def move(session: Session) -> ModelVersion:
             model = model_or_raise(session, name)
             row = version_or_raise(session, model, version)
-            point_alias(session, model.id, alias, row.version)
+            previous, revision = point_alias(
+                session, model, alias, row.version, expect_revision=expect_revision
+            )
+            record_event(
+                session,
+                actor=who,
+                action=action,
+                model=model.name,
+                version=row.version,
+                alias=alias,
+                previous_version=previous,
+                undoes=undoes,
+                detail={**(detail or {}), "revision": revision},
+            )
             return self._snapshot(session, model.name, row)
 
         return self._write(move)
+
+    def record_attempt(
+        self,
+        name: str,
+        *,
+        action: Action,
+        outcome: Outcome,
+        version: int | None,
+        alias: str | None,
+        detail: dict[str, Any],
+        actor: str | None = None,
+    ) -> AuditEvent:
+        """Record an attempt that changed nothing (a refused or conflicting promotion)."""
+        who = actor or default_actor()
+
+        def record(session: Session) -> AuditEvent:
+            model = model_or_raise(session, name)
+            current = alias_row(session, model, alias) if alias else None
+            return record_event(
+                session,
+                actor=who,
+                action=action,
+                outcome=outcome,
+                model=model.name,
+                version=version,
+                alias=alias,
+                previous_version=None if current is None else current.version,
+                detail=detail,
+            )
+
+        return self._write(record)
+
+    def delete_version(self, name: str, version: int, *, actor: str | None = None) -> ModelVersion:
+        """Mark a version deleted and drop its stored package (unless another version
+        shares it). Refused while an alias points at it. Its number is never reused."""
+        check_name(name)
+        check_version(version)
+        who = actor or default_actor()
+
+        def delete(session: Session) -> ModelVersion:
+            model = model_or_raise(session, name)
+            row = version_or_raise(session, model, version)
+            pointing = aliases_of(session, model, row.version)
+            if pointing:
+                raise InUse(
+                    f"{model.name}:{row.version} is what {', '.join(pointing)} "
+                    f"point{'s' if len(pointing) == 1 else ''} at; move "
+                    f"{'it' if len(pointing) == 1 else 'them'} to another version first"
+                )
+            snapshot = self._snapshot(session, model.name, row)
+            row.deleted_at = datetime.now(UTC)
+            record_event(
+                session,
+                actor=who,
+                action=Action.DELETE,
+                model=model.name,
+                version=row.version,
+                detail={"digest": row.digest},
+            )
+            return snapshot
+
+        deleted = self._write(delete)
+        with self._reading() as session:
+            shared = session.scalar(
+                select(VersionRow.id).where(
+                    VersionRow.digest == deleted.digest, VersionRow.deleted_at.is_(None)
+                )
+            )
+        if shared is None:
+            self._store.remove(deleted.digest)
+        return deleted
+
+    def history(self, name: str, *, limit: int | None = None) -> list[AuditEvent]:
+        """The model's audit trail, newest first."""
+        check_name(name)
+        with self._reading() as session:
+            model_or_raise(session, name)
+            return events_for(session, name, limit=limit)
+
+    def alias_history(self, name: str, alias: str) -> list[AuditEvent]:
+        """The moves of one alias that happened (no refused attempts), newest first."""
+        check_name(name)
+        check_name(alias, "alias")
+        with self._reading() as session:
+            model_or_raise(session, name)
+            return events_for(session, name, alias=alias, actions=ALIAS_MOVES, outcome=Outcome.DONE)
+
+    def alias_info(self, name: str, alias: str) -> AliasState | None:
+        """Where ``name@alias`` points now and its revision (``None`` if there is no such alias)."""
+        check_name(name)
+        check_name(alias, "alias")
+        with self._reading() as session:
+            row = alias_row(session, model_or_raise(session, name), alias)
+            return None if row is None else AliasState(row.version, row.revision, row.updated_at)
+
+    # -- gate policies ---------------------------------------------------------------------
+
+    def gate_policies(self, name: str, alias: str) -> list[dict[str, Any]]:
+        """The policies a promotion of ``name`` to ``alias`` must satisfy (see
+        :mod:`modelport.registry.policies`): the one for every model first."""
+        with self._reading() as session:
+            return policies_for(session, name, alias)
+
+    def set_gate_policy(
+        self, model: str, alias: str, policy: dict[str, Any] | None, *, actor: str | None = None
+    ) -> None:
+        """Declare (or with ``None`` remove) the gate policy of ``model`` (or ``*``) @ ``alias``."""
+        if model != ALL_MODELS:
+            check_name(model)
+        check_name(alias, "alias")
+        who = actor or default_actor()
+        self._write(lambda session: store_policy(session, model, alias, policy, who))
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -117,7 +306,13 @@ class Registry:
     def get_model(self, name: str) -> RegisteredModel:
         check_name(name)
         with self._reading() as session:
-            return self._assemble(session, [model_or_raise(session, name)])[0]
+            assembled = self._assemble(session, [model_or_raise(session, name)])
+        if not assembled:
+            raise ModelNotFound(
+                f"every version of model {name!r} has been deleted; "
+                "register a package to add one (see `modelport history` for what happened)"
+            )
+        return assembled[0]
 
     def get_version(self, name: str, version: int) -> ModelVersion:
         return self.resolve(ModelRef(name, version=version))
@@ -173,7 +368,14 @@ class Registry:
                 if not collided or attempt >= _WRITE_ATTEMPTS:
                     raise
 
-    def _record(self, session: Session, manifest: Manifest, alias: str | None) -> ModelVersion:
+    def _record(
+        self,
+        session: Session,
+        manifest: Manifest,
+        alias: str | None,
+        metadata: VersionMetadata | None,
+        actor: str,
+    ) -> ModelVersion:
         now = datetime.now(UTC)
         model = session.scalar(select(ModelRow).where(ModelRow.name == manifest.name))
         if model is None:
@@ -185,7 +387,9 @@ class Registry:
                 VersionRow.model_id == model.id, VersionRow.digest == manifest.digest
             )
         )
+        event: dict[str, Any] = {"digest": manifest.digest}
         if row is None:
+            described = VersionMetadata.combined(manifest.metadata, metadata)
             row = VersionRow(
                 model_id=model.id,
                 version=latest_version(session, model.id) + 1,
@@ -195,11 +399,35 @@ class Registry:
                 description=manifest.description,
                 manifest=manifest.model_dump(mode="json"),
                 created_at=now,
+                owner=described.owner,
+                tags=list(described.tags),
+                lineage=described.lineage,
+                training_metrics=described.training_metrics,
+                sample_fingerprint=described.sample_fingerprint,
+                registered_by=actor,
             )
             session.add(row)
             session.flush()
+        elif row.deleted_at is not None:
+            row.deleted_at = None
+            event["restored"] = True
+        else:
+            event["already_registered"] = True
+        previous = None
         if alias is not None:
-            point_alias(session, model.id, alias, row.version)
+            previous, revision = point_alias(session, model, alias, row.version)
+            event["revision"] = revision
+        if alias is not None or not event.get("already_registered"):
+            record_event(
+                session,
+                actor=actor,
+                action=Action.REGISTER,
+                model=model.name,
+                version=row.version,
+                alias=alias,
+                previous_version=previous,
+                detail=event,
+            )
         return self._snapshot(session, model.name, row)
 
     def _snapshot(self, session: Session, name: str, row: VersionRow) -> ModelVersion:
@@ -221,18 +449,30 @@ class Registry:
             created_at=row.created_at,
             path=self._store.path_for(row.digest),
             aliases=aliases,
+            metadata=VersionMetadata(
+                owner=row.owner,
+                tags=tuple(row.tags or ()),
+                lineage=dict(row.lineage or {}),
+                training_metrics=dict(row.training_metrics or {}),
+                sample_fingerprint=row.sample_fingerprint,
+                registered_by=row.registered_by,
+            ),
         )
 
     def _assemble(self, session: Session, models: Sequence[ModelRow]) -> list[RegisteredModel]:
         ids = [m.id for m in models]
         versions = session.scalars(
-            select(VersionRow).where(VersionRow.model_id.in_(ids)).order_by(VersionRow.version)
+            select(VersionRow)
+            .where(VersionRow.model_id.in_(ids), VersionRow.deleted_at.is_(None))
+            .order_by(VersionRow.version)
         ).all()
         aliases = session.scalars(
             select(AliasRow).where(AliasRow.model_id.in_(ids)).order_by(AliasRow.name)
         ).all()
         assembled = []
         for model in models:
+            if not any(v.model_id == model.id for v in versions):
+                continue  # every version deleted: nothing to list
             pointing: dict[int, list[str]] = {}
             for alias in aliases:
                 if alias.model_id == model.id:

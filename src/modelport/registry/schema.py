@@ -7,7 +7,12 @@ Everything here is portable SQL (SQLite and PostgreSQL): no dialect-only types.
 An alias stores the version *number* and a composite foreign key to
 ``model_versions (model_id, version)``, so the database itself guarantees that an alias
 points at a version of its own model. ``revision`` grows by one on every move: with
-``updated_at`` it tells a poller that something changed.
+``updated_at`` it tells a poller that something changed, and a promotion that read
+revision N moves the alias only if it is still at N (compare and set).
+
+A version is never removed, only marked deleted (``deleted_at``): its number is never
+given to another package, and the audit trail keeps pointing at something real. The audit
+trail names models by name rather than by key, so it outlives what it describes.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from sqlalchemy import (
     Dialect,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     Integer,
     MetaData,
     String,
@@ -31,7 +37,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["VERSION_TABLE", "AliasRow", "Base", "ModelRow", "UTCDateTime", "VersionRow"]
+__all__ = [
+    "VERSION_TABLE",
+    "AliasRow",
+    "AuditRow",
+    "Base",
+    "ModelRow",
+    "PolicyRow",
+    "UTCDateTime",
+    "VersionRow",
+]
 
 VERSION_TABLE = "modelport_schema_version"
 """Alembic's bookkeeping table, named so it cannot collide with another application's."""
@@ -99,6 +114,13 @@ class VersionRow(Base):
     description: Mapped[str] = mapped_column(Text)
     manifest: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    owner: Mapped[str | None] = mapped_column(String(128))
+    tags: Mapped[list[str] | None] = mapped_column(JSON)
+    lineage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    training_metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    sample_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    registered_by: Mapped[str | None] = mapped_column(String(128))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AliasRow(Base):
@@ -117,3 +139,36 @@ class AliasRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     revision: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditRow(Base):
+    """One event: a registration, alias move, promotion attempt, rollback, deletion, policy."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index(None, "model", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int | None] = mapped_column(Integer)
+    alias: Mapped[str | None] = mapped_column(String(64))
+    previous_version: Mapped[int | None] = mapped_column(Integer)
+    undoes: Mapped[int | None] = mapped_column(ForeignKey("audit_events.id"))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class PolicyRow(Base):
+    """The gates every promotion to ``alias`` must pass; ``model`` ``*`` means every model."""
+
+    __tablename__ = "gate_policies"
+    __table_args__ = (UniqueConstraint("model", "alias"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model: Mapped[str] = mapped_column(String(64))
+    alias: Mapped[str] = mapped_column(String(64))
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(128))

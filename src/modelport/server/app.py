@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from modelport.server.admin import add_admin_routes
 from modelport.server.context import RequestContextMiddleware, RequestObserver
 from modelport.server.errors import install_error_handlers
 from modelport.server.logs import AccessLog, configure_logging
@@ -133,6 +134,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     api.add_middleware(RequestContextMiddleware, observers=observers)
     install_error_handlers(api)
     add_routes(api, service)
+    if settings.admin_api:
+        add_admin_routes(api, service.registry)
     if metrics is not None:
 
         @api.get("/metrics", tags=["operations"], summary="Prometheus metrics")

@@ -24,7 +24,10 @@ from starlette.responses import Response
 from modelport.errors import (
     MAX_LISTED_ERRORS,
     AlreadyExists,
+    Conflict,
+    EvaluationError,
     FieldError,
+    InUse,
     InvalidInput,
     InvalidName,
     MalformedRequest,
@@ -32,6 +35,7 @@ from modelport.errors import (
     NotFound,
     PackageError,
     PayloadTooLarge,
+    PromotionRefused,
     RegistryError,
 )
 
@@ -58,6 +62,10 @@ _STATUS: dict[type[ModelportError], int] = {
     NotFound: 404,
     InvalidName: 400,
     AlreadyExists: 409,
+    Conflict: 409,
+    InUse: 409,
+    PromotionRefused: 422,
+    EvaluationError: 422,
     PackageError: 503,  # the version exists but cannot be served: not the client's doing
     RegistryError: 503,
 }

@@ -1,0 +1,141 @@
+"""The admin API: promotions, rollbacks, direct alias moves and the audit trail over HTTP.
+
+Off unless ``MODELPORT_ADMIN_API=true``: these routes change what production serves, and
+until authentication with an ``admin`` scope guards them they must be a deliberate choice
+(on a loopback-only server, for instance). Every change goes through the same library
+calls as the CLI, so it runs the same gates and lands in the same audit trail. The actor
+recorded is the client's address; gates run in a worker thread, so serving continues.
+
+    POST /v1/admin/models/{name}/promote             {"version": 4, "alias": "production", ...}
+    POST /v1/admin/models/{name}/aliases/{alias}/rollback
+    PUT  /v1/admin/models/{name}/aliases/{alias}      {"version": 4}   (no gates)
+    GET  /v1/admin/models/{name}/history?limit=50
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anyio import to_thread
+from fastapi import APIRouter, FastAPI, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from modelport.lifecycle import GatePolicy, PromotionReport, Requirement, promote, rollback
+from modelport.registry import Action, ModelVersion, Registry
+from modelport.registry.refs import MAX_VERSION
+from modelport.server.errors import json_response
+
+__all__ = ["add_admin_routes"]
+
+
+class PromoteBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1, le=MAX_VERSION)
+    alias: str = Field(min_length=1, max_length=64)
+    test_data: str | None = Field(
+        default=None, max_length=4096, description="Path or URL the server can read."
+    )
+    target: str | None = Field(default=None, max_length=256)
+    require: list[str] = Field(default_factory=list, max_length=50, examples=[["roc_auc>=0.8"]])
+    no_worse_than_current: bool = False
+    tolerance: float = Field(default=0.0, ge=0.0)
+    allow_breaking: bool = False
+
+
+class AliasBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1, le=MAX_VERSION)
+
+
+def add_admin_routes(app: FastAPI, registry: Registry) -> None:
+    router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+    @router.post(
+        "/models/{name}/promote",
+        summary="Run the promotion gates and move the alias if all pass",
+        responses={
+            422: {"description": "A gate failed (`promotion_refused`); `gates` says which"},
+            409: {"description": "The alias moved while the gates ran (`conflict`)"},
+        },
+    )
+    async def promote_route(name: str, body: PromoteBody, request: Request) -> Response:
+        options = GatePolicy(
+            requirements=[Requirement.parse(text) for text in body.require],
+            no_worse_than_current=body.no_worse_than_current,
+            tolerance=body.tolerance,
+            test_data=body.test_data,
+            target=body.target,
+            allow_breaking=body.allow_breaking,
+        )
+        report = await to_thread.run_sync(
+            lambda: promote(
+                registry, name, body.version, body.alias, options, actor=_actor(request)
+            )
+        )
+        return _report(report, Action.PROMOTE)
+
+    @router.post(
+        "/models/{name}/aliases/{alias}/rollback",
+        summary="Move the alias back to its previous version (integrity gate only)",
+    )
+    async def rollback_route(name: str, alias: str, request: Request) -> Response:
+        report = await to_thread.run_sync(
+            lambda: rollback(registry, name, alias, actor=_actor(request))
+        )
+        return _report(report, Action.ROLLBACK)
+
+    @router.put(
+        "/models/{name}/aliases/{alias}",
+        summary="Point the alias at a version directly (no gates; recorded in the audit trail)",
+    )
+    async def move_alias(name: str, alias: str, body: AliasBody, request: Request) -> Response:
+        before = await to_thread.run_sync(registry.alias_info, name, alias)
+        moved = await to_thread.run_sync(
+            lambda: registry.set_alias(name, alias, body.version, actor=_actor(request))
+        )
+        return json_response(
+            {
+                "success": True,
+                "message": f"{name}@{alias} points at version {moved.version}",
+                "previous_version": None if before is None else before.version,
+                "version": _version(moved),
+            }
+        )
+
+    @router.get("/models/{name}/history", summary="The model's audit trail, newest first")
+    async def history(name: str, limit: int = Query(default=50, ge=1, le=1000)) -> Response:
+        events = await to_thread.run_sync(lambda: registry.history(name, limit=limit))
+        return json_response(
+            {"success": True, "message": "ok", "events": [e.as_dict() for e in events]}
+        )
+
+    app.include_router(router)
+
+
+def _actor(request: Request) -> str:
+    client = request.client
+    return f"http {client.host}" if client else "http"
+
+
+def _report(report: PromotionReport, action: Action) -> Response:
+    gates = [g.as_dict() for g in report.gates]
+    body: dict[str, Any] = {
+        "success": report.passed,
+        "alias": report.alias,
+        "version": report.version,
+        "previous_version": report.previous,
+        "gates": gates,
+    }
+    if not report.passed:
+        body |= {"code": "promotion_refused", "message": report.refusal()}
+        return json_response(body, 422)
+    verb = "promoted" if action is Action.PROMOTE else "rolled back"
+    body["message"] = f"{verb}: {report.name}@{report.alias} → version {report.version}"
+    return json_response(body)
+
+
+def _version(version: ModelVersion) -> dict[str, Any]:
+    return {"name": version.name, "version": version.version, "digest": version.digest}

@@ -1,0 +1,127 @@
+"""The admin API: a promotion over HTTP runs the gates, moves the alias, and the running
+server swaps to it under load with no failed request; refusals, rollback, history."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+from test_hot_swap_load import load
+
+from conftest import MODEL, Deployment, start_server, stop_server
+from modelport.datasets import LOAN_FEATURES, loan_applications
+
+ADMIN = {"MODELPORT_ADMIN_API": "true"}
+
+
+def _holdout(tmp_path: Path) -> Path:
+    frame: pd.DataFrame = loan_applications(800, seed=123)
+    path = tmp_path / "holdout.parquet"
+    frame[[*LOAN_FEATURES, "approved"]].to_parquet(path, index=False)
+    return path
+
+
+def test_a_promotion_over_http_is_served_within_seconds_with_no_failures(
+    registry_factory: Callable[[], Deployment],
+    records: list[dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    deployment = registry_factory()
+    deployment.registry.close()
+    live = start_server(deployment, poll_seconds=0.5, extra_env=ADMIN)
+    holdout = _holdout(tmp_path)
+    stop = threading.Event()
+    outcomes: list[Any] = []
+    runner = threading.Thread(
+        target=lambda: outcomes.extend(asyncio.run(load(live.url, records[:2], stop))),
+        daemon=True,
+    )
+    try:
+        runner.start()
+        time.sleep(0.5)
+        with httpx.Client(base_url=live.url, timeout=60) as admin:
+            refused = admin.post(
+                f"/v1/admin/models/{MODEL}/promote",
+                json={
+                    "version": 2,
+                    "alias": "production",
+                    "test_data": str(holdout),
+                    "target": "approved",
+                    "require": ["roc_auc>=0.9999"],
+                },
+            )
+            assert refused.status_code == 422, refused.text
+            body = refused.json()
+            assert body["code"] == "promotion_refused"
+            assert [g["gate"] for g in body["gates"] if not g["passed"]] == ["roc_auc >= 0.9999"]
+
+            promoted = admin.post(
+                f"/v1/admin/models/{MODEL}/promote",
+                json={
+                    "version": 2,
+                    "alias": "production",
+                    "test_data": str(holdout),
+                    "target": "approved",
+                    "require": ["roc_auc>=0.5"],
+                },
+            )
+            assert promoted.status_code == 200, promoted.text
+            assert promoted.json()["previous_version"] == 1
+            moved_at = time.monotonic()
+            served = None
+            while time.monotonic() - moved_at < 5:
+                answer = admin.post(f"/v1/models/{MODEL}/predict", json=records[:1])
+                served = answer.json()["model"]["version"]
+                if served == 2:
+                    break
+                time.sleep(0.1)
+            assert served == 2, "the server did not swap to the promoted version within 5 s"
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        runner.join(30)
+        stop_server(live)
+    failures = [o for o in outcomes if not isinstance(o, httpx.Response) or o.status_code != 200]
+    assert failures == [], f"{len(failures)} of {len(outcomes)} requests failed: {failures[:3]}"
+    assert {r.json()["model"]["version"] for r in outcomes} == {1, 2}
+
+
+def test_alias_moves_rollback_and_history_over_http(
+    registry_factory: Callable[[], Deployment],
+) -> None:
+    deployment = registry_factory()
+    deployment.registry.close()
+    live = start_server(deployment, extra_env=ADMIN)
+    try:
+        with httpx.Client(base_url=live.url, timeout=30) as admin:
+            moved = admin.put(f"/v1/admin/models/{MODEL}/aliases/production", json={"version": 2})
+            assert moved.status_code == 200, moved.text
+            assert moved.json()["previous_version"] == 1
+            back = admin.post(f"/v1/admin/models/{MODEL}/aliases/production/rollback")
+            assert back.status_code == 200, back.text
+            assert back.json()["version"] == 1
+            again = admin.post(f"/v1/admin/models/{MODEL}/aliases/production/rollback")
+            assert again.status_code == 409 and again.json()["code"] == "conflict"
+            missing = admin.put(f"/v1/admin/models/{MODEL}/aliases/production", json={"version": 9})
+            assert missing.status_code == 404 and missing.json()["code"] == "version_not_found"
+            bad = admin.put(f"/v1/admin/models/{MODEL}/aliases/production", json={"version": "x"})
+            assert bad.status_code == 400 and bad.json()["code"] == "malformed_request"
+            history = admin.get(f"/v1/admin/models/{MODEL}/history").json()["events"]
+    finally:
+        stop_server(live)
+    actions = [(e["action"], e["outcome"], e["version"]) for e in history[:2]]
+    assert actions == [("rollback", "done", 1), ("alias", "done", 2)]
+    assert history[0]["actor"] == "http 127.0.0.1"
+    assert history[0]["undoes"] == history[1]["id"]
+
+
+def test_the_admin_api_is_off_by_default(client: httpx.Client) -> None:
+    response = client.put(f"/v1/admin/models/{MODEL}/aliases/production", json={"version": 2})
+    assert response.status_code in (404, 405)
+    assert client.get(f"/v1/admin/models/{MODEL}/history").status_code == 404
