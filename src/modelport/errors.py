@@ -22,6 +22,7 @@ to status codes.
     ├── RegistryError          registry_error
     │   ├── AlreadyExists      already_exists
     │   ├── Conflict           conflict            the alias moved while this ran; nothing changed
+    │   ├── GatedAlias         gated_alias         a direct move of an alias that has a gate policy
     │   └── InUse              in_use              e.g. deleting a version an alias points at
     ├── PromotionRefused       promotion_refused   a promotion gate failed; the alias did not move
     ├── BatchError             batch_error
@@ -40,6 +41,7 @@ __all__ = [
     "Conflict",
     "EvaluationError",
     "FieldError",
+    "GatedAlias",
     "InUse",
     "MAX_LISTED_ERRORS",
     "IntegrityError",
@@ -166,6 +168,12 @@ class Conflict(RegistryError):
     """Someone else changed what this operation read first (e.g. moved the alias)."""
 
     code = "conflict"
+
+
+class GatedAlias(RegistryError):
+    """A direct move of an alias whose gate policy only a promotion may satisfy."""
+
+    code = "gated_alias"
 
 
 class InUse(RegistryError):

@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 
 import modelport as mp
 from modelport.datasets import LOAN_FEATURES, loan_applications
-from modelport.errors import Conflict, InUse, VersionNotFound
+from modelport.errors import Conflict, GatedAlias, InUse, VersionNotFound
 from modelport.lifecycle import GatePolicy, Requirement, promote, rollback
 from modelport.registry import Action, Outcome, Registry
 from modelport.settings import Settings
@@ -330,3 +330,21 @@ def test_history_names_the_actor(
         ("alice", Action.ALIAS),
         ("ci-pipeline", Action.REGISTER),
     ]
+
+
+def test_an_alias_with_a_policy_moves_only_by_promotion_unless_forced(
+    registry: Registry, loan_package_path: Path, weak_package: Path
+) -> None:
+    registry.register(loan_package_path, alias="production")
+    registry.set_gate_policy(MODEL, "production", GatePolicy(allow_breaking=False).model_dump())
+    with pytest.raises(GatedAlias, match="modelport promote"):
+        registry.register(weak_package, alias="production")
+    assert [v.version for v in registry.get_model(MODEL).versions] == [1]  # nothing half-done
+    registry.register(weak_package)
+    with pytest.raises(GatedAlias, match="--force"):
+        registry.set_alias(MODEL, "production", 2)
+    assert registry.alias_info(MODEL, "production").version == 1  # type: ignore[union-attr]
+    registry.set_alias(MODEL, "production", 2, force=True)
+    event = registry.history(MODEL)[0]
+    assert (event.action, event.version, event.detail.get("forced")) == (Action.ALIAS, 2, True)
+    assert rollback(registry, MODEL, "production").version == 1  # rollback stays allowed

@@ -83,14 +83,7 @@ def promote_command(
         options = _policy(require, test_data, target, no_worse, tolerance, allow_breaking)
         with console.status(f"running the gates for {name}:{version} → {to} ..."):
             report = promote(registry, name, version, to, options)
-    _show(report)
-    if not report.passed:
-        err_console.print(f"[bold red]refused[/]: {report.refusal()}", highlight=False)
-        raise typer.Exit(1)
-    console.print(
-        f"[green]promoted[/] {name}:{version} to {to} (was {_was(report.previous)})",
-        highlight=False,
-    )
+    _finish(report, f"[green]promoted[/] {name}:{version} to {to} (was {_was(report.previous)})")
 
 
 def rollback_command(
@@ -102,13 +95,9 @@ def rollback_command(
     """Move NAME@ALIAS back to the version it pointed at before its latest move."""
     with open_registry() as registry:
         report = rollback(registry, name, alias)
-    _show(report)
-    if not report.passed:
-        err_console.print(f"[bold red]refused[/]: {report.refusal()}", highlight=False)
-        raise typer.Exit(1)
-    console.print(
+    _finish(
+        report,
         f"[green]rolled back[/] {name}@{alias} to version {report.version} (was {report.previous})",
-        highlight=False,
     )
 
 
@@ -188,12 +177,17 @@ def policy_clear(
     console.print(f"policy of {model}@{alias} removed", highlight=False)
 
 
-def _show(report: PromotionReport) -> None:
+def _finish(report: PromotionReport, success: str) -> None:
+    """The gate table, then the outcome; exit status 1 when a gate refused."""
     table = Table(Column("gate"), Column("result", no_wrap=True), Column("detail", overflow="fold"))
     for gate in report.gates:
         mark = "[green]pass[/]" if gate.passed else "[bold red]FAIL[/]"
         table.add_row(gate.gate, mark, gate.detail)
     console.print(table)
+    if not report.passed:
+        err_console.print(f"[bold red]refused[/]: {report.refusal()}", highlight=False)
+        raise typer.Exit(1)
+    console.print(success, highlight=False)
 
 
 def _describe(policy: GatePolicy) -> str:

@@ -132,11 +132,17 @@ def alias(
     name: str = typer.Argument(..., help="Model name."),
     alias: str = typer.Argument(..., help="Alias to set or move, e.g. production."),
     version: int = typer.Argument(..., help="Version the alias will point at."),
+    force: bool = typer.Option(
+        False, "--force", help="Move an alias that has a gate policy without its gates."
+    ),
 ) -> None:
-    """Point NAME@ALIAS at VERSION: servers watching the alias swap to it."""
+    """Point NAME@ALIAS at VERSION, no gates: servers watching the alias swap to it.
+
+    Use `modelport promote` for a gated move; an alias with a gate policy needs it.
+    """
     with open_registry() as registry:
         before = registry.get_model(name).aliases.get(alias)
-        moved = registry.set_alias(name, alias, version)
+        moved = registry.set_alias(name, alias, version, force=force)
     if before is None:
         change = "new alias"
     elif before == moved.version:

@@ -15,7 +15,7 @@ alias where it was or where it was promoted to, never a move without its record.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from modelport.errors import AliasNotFound, Conflict, ModelportError
@@ -86,39 +86,8 @@ def promote(
         "gates": [g.as_dict() for g in gates],
         "policy": policy.model_dump(mode="json"),
     }
-    if not report.passed:
-        registry.record_attempt(
-            name,
-            action=Action.PROMOTE,
-            outcome=Outcome.REFUSED,
-            version=version,
-            alias=alias,
-            detail=detail,
-            actor=who,
-        )
-        return report
-    try:
-        moved = registry.move_alias(
-            name,
-            alias,
-            version,
-            action=Action.PROMOTE,
-            actor=who,
-            expect_revision=None if state is None else state.revision,
-            detail=detail,
-        )
-    except Conflict as exc:
-        registry.record_attempt(
-            name,
-            action=Action.PROMOTE,
-            outcome=Outcome.CONFLICT,
-            version=version,
-            alias=alias,
-            detail={**detail, "conflict": exc.message},
-            actor=who,
-        )
-        raise
-    return PromotionReport(name, version, alias, previous, gates, moved, policy)
+    expect = None if state is None else state.revision
+    return _settle(registry, report, Action.PROMOTE, expect, detail, who)
 
 
 def rollback(
@@ -141,28 +110,50 @@ def rollback(
     gate = integrity_gate(lambda: registry.open(ModelRef(name, version=target)))
     report = PromotionReport(name, target, alias, state.version, [gate])
     detail = {"gates": [gate.as_dict()], "undoes": undone.id}
-    if not gate.passed:
+    return _settle(registry, report, Action.ROLLBACK, state.revision, detail, who, undone.id)
+
+
+def _settle(
+    registry: Registry,
+    report: PromotionReport,
+    action: Action,
+    expect_revision: int | None,
+    detail: dict[str, Any],
+    actor: str,
+    undoes: int | None = None,
+) -> PromotionReport:
+    """Move the alias if every gate passed (compare and set on its revision); record a
+    refusal or a lost race otherwise, in a transaction of its own."""
+
+    def record(outcome: Outcome, extra: dict[str, Any]) -> None:
         registry.record_attempt(
-            name,
-            action=Action.ROLLBACK,
-            outcome=Outcome.REFUSED,
-            version=target,
-            alias=alias,
-            detail=detail,
-            actor=who,
+            report.name,
+            action=action,
+            outcome=outcome,
+            version=report.version,
+            alias=report.alias,
+            detail={**detail, **extra},
+            actor=actor,
         )
+
+    if not report.passed:
+        record(Outcome.REFUSED, {})
         return report
-    moved = registry.move_alias(
-        name,
-        alias,
-        target,
-        action=Action.ROLLBACK,
-        actor=who,
-        expect_revision=state.revision,
-        detail=detail,
-        undoes=undone.id,
-    )
-    return PromotionReport(name, target, alias, state.version, [gate], moved)
+    try:
+        moved = registry.move_alias(
+            report.name,
+            report.alias,
+            report.version,
+            action=action,
+            actor=actor,
+            expect_revision=expect_revision,
+            detail=detail,
+            undoes=undoes,
+        )
+    except Conflict as exc:
+        record(Outcome.CONFLICT, {"conflict": exc.message})
+        raise
+    return replace(report, moved=moved)
 
 
 def rollback_target(moves: Iterable[AuditEvent], current: int) -> AuditEvent | None:

@@ -94,14 +94,10 @@ def alias_row(session: Session, model: ModelRow, alias: str) -> AliasRow | None:
     )
 
 
-def aliases_of(session: Session, model: ModelRow, version: int) -> list[str]:
-    return list(
-        session.scalars(
-            select(AliasRow.name)
-            .where(AliasRow.model_id == model.id, AliasRow.version == version)
-            .order_by(AliasRow.name)
-        )
-    )
+def aliases_of(session: Session, model_id: int, version: int) -> list[str]:
+    """The aliases pointing at a version, by name (sorted here: collations differ)."""
+    query = select(AliasRow.name).where(AliasRow.model_id == model_id, AliasRow.version == version)
+    return sorted(session.scalars(query))
 
 
 def resolve_row(session: Session, ref: str | ModelRef) -> tuple[ModelRow, VersionRow]:

@@ -19,7 +19,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from modelport.errors import InUse, ModelNotFound, RegistryError
+from modelport.errors import GatedAlias, InUse, ModelNotFound, RegistryError
 from modelport.package.load import Package
 from modelport.package.manifest import Manifest, check_name
 from modelport.registry.audit import (
@@ -135,14 +135,23 @@ class Registry:
         *,
         actor: str | None = None,
         expect_revision: int | None = ANY_REVISION,
+        force: bool = False,
     ) -> ModelVersion:
         """Point ``name@alias`` at ``version`` (creating the alias or moving it), no gates.
 
-        With ``expect_revision`` (from :meth:`alias_info`), the move happens only if the
-        alias has not moved since; else :class:`Conflict`.
+        An alias with a gate policy is moved only by a promotion (or a rollback): a direct
+        move raises :class:`GatedAlias` unless ``force`` (recorded as forced). With
+        ``expect_revision`` (from :meth:`alias_info`), the move happens only if the alias
+        has not moved since; else :class:`Conflict`.
         """
         return self.move_alias(
-            name, alias, version, actor=actor, action=Action.ALIAS, expect_revision=expect_revision
+            name,
+            alias,
+            version,
+            actor=actor,
+            action=Action.ALIAS,
+            expect_revision=expect_revision,
+            detail={"forced": True} if force else None,
         )
 
     def move_alias(
@@ -166,6 +175,8 @@ class Registry:
         def move(session: Session) -> ModelVersion:
             model = model_or_raise(session, name)
             row = version_or_raise(session, model, version)
+            if action is Action.ALIAS and not (detail or {}).get("forced"):
+                _refuse_if_gated(session, model.name, alias)
             previous, revision = point_alias(
                 session, model, alias, row.version, expect_revision=expect_revision
             )
@@ -225,7 +236,7 @@ class Registry:
         def delete(session: Session) -> ModelVersion:
             model = model_or_raise(session, name)
             row = version_or_raise(session, model, version)
-            pointing = aliases_of(session, model, row.version)
+            pointing = aliases_of(session, model.id, row.version)
             if pointing:
                 raise InUse(
                     f"{model.name}:{row.version} is what {', '.join(pointing)} "
@@ -300,7 +311,9 @@ class Registry:
 
     def list_models(self) -> list[RegisteredModel]:
         with self._reading() as session:
-            models = session.scalars(select(ModelRow).order_by(ModelRow.name)).all()
+            # sorted here, not by the database: PostgreSQL's collation may order '-' and '_'
+            # differently from SQLite's code-point order
+            models = sorted(session.scalars(select(ModelRow)), key=lambda m: m.name)
             return self._assemble(session, models)
 
     def get_model(self, name: str) -> RegisteredModel:
@@ -415,6 +428,7 @@ class Registry:
             event["already_registered"] = True
         previous = None
         if alias is not None:
+            _refuse_if_gated(session, model.name, alias)
             previous, revision = point_alias(session, model, alias, row.version)
             event["revision"] = revision
         if alias is not None or not event.get("already_registered"):
@@ -431,11 +445,7 @@ class Registry:
         return self._snapshot(session, model.name, row)
 
     def _snapshot(self, session: Session, name: str, row: VersionRow) -> ModelVersion:
-        aliases = session.scalars(
-            select(AliasRow.name)
-            .where(AliasRow.model_id == row.model_id, AliasRow.version == row.version)
-            .order_by(AliasRow.name)
-        ).all()
+        aliases = aliases_of(session, row.model_id, row.version)
         return self._version(name, row, tuple(aliases))
 
     def _version(self, name: str, row: VersionRow, aliases: tuple[str, ...]) -> ModelVersion:
@@ -466,9 +476,8 @@ class Registry:
             .where(VersionRow.model_id.in_(ids), VersionRow.deleted_at.is_(None))
             .order_by(VersionRow.version)
         ).all()
-        aliases = session.scalars(
-            select(AliasRow).where(AliasRow.model_id.in_(ids)).order_by(AliasRow.name)
-        ).all()
+        aliases = session.scalars(select(AliasRow).where(AliasRow.model_id.in_(ids))).all()
+        aliases = sorted(aliases, key=lambda a: a.name)
         assembled = []
         for model in models:
             if not any(v.model_id == model.id for v in versions):
@@ -490,3 +499,12 @@ class Registry:
                 )
             )
         return assembled
+
+
+def _refuse_if_gated(session: Session, name: str, alias: str) -> None:
+    """A policy's gates cannot be skipped by moving the alias directly."""
+    if policies_for(session, name, alias):
+        raise GatedAlias(
+            f"{name}@{alias} has a gate policy: move it with `modelport promote {name} VERSION "
+            f"--to {alias}` (or `modelport rollback`); a direct move needs --force"
+        )

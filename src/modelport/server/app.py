@@ -25,7 +25,6 @@ from fastapi import FastAPI
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from modelport.server.admin import add_admin_routes
 from modelport.server.context import RequestContextMiddleware, RequestObserver
 from modelport.server.errors import install_error_handlers
 from modelport.server.logs import AccessLog, configure_logging
@@ -135,6 +134,9 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     install_error_handlers(api)
     add_routes(api, service)
     if settings.admin_api:
+        # imported only when on: the gates pull in scikit-learn's metrics (~80 MB a worker)
+        from modelport.server.admin import add_admin_routes
+
         add_admin_routes(api, service.registry)
     if metrics is not None:
 

@@ -27,6 +27,7 @@ from modelport.errors import (
     Conflict,
     EvaluationError,
     FieldError,
+    GatedAlias,
     InUse,
     InvalidInput,
     InvalidName,
@@ -64,6 +65,7 @@ _STATUS: dict[type[ModelportError], int] = {
     AlreadyExists: 409,
     Conflict: 409,
     InUse: 409,
+    GatedAlias: 409,
     PromotionRefused: 422,
     EvaluationError: 422,
     PackageError: 503,  # the version exists but cannot be served: not the client's doing
