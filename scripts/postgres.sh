@@ -33,11 +33,11 @@ as_root() {
     fi
 }
 
-as_postgres() {
+as_postgres() {  # from / : the postgres user may not read the caller's directory
     if [ "$(id -u)" -eq 0 ]; then
-        runuser -u postgres -- "$@"
+        (cd / && runuser -u postgres -- "$@")
     elif command -v sudo >/dev/null; then
-        sudo -u postgres "$@"
+        (cd / && sudo -u postgres "$@")
     else
         fail "need root (or sudo) to run as the postgres user: $*"
     fi
