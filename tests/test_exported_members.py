@@ -49,6 +49,7 @@ def test_top_level_all_is_exact() -> None:
         "modelport.runtime",
         "modelport.registry",
         "modelport.lifecycle",
+        "modelport.orchestrate",
         "modelport.batch",
         "modelport.serving",
         "modelport.server",

@@ -12,7 +12,8 @@ to status codes.
     ├── NotFound               not_found
     │   ├── ModelNotFound      model_not_found
     │   ├── AliasNotFound      alias_not_found
-    │   └── VersionNotFound    version_not_found
+    │   ├── VersionNotFound    version_not_found
+    │   └── EntityNotFound     entity_not_found    no row for the entity in a feature source
     ├── InvalidName            invalid_name        a name, alias or reference breaks the pattern
     ├── PackageError           package_error       a package cannot be built or read
     │   ├── IntegrityError     integrity_error     a digest does not match: modified package
@@ -25,6 +26,7 @@ to status codes.
     │   ├── GatedAlias         gated_alias         a direct move of an alias that has a gate policy
     │   └── InUse              in_use              e.g. deleting a version an alias points at
     ├── PromotionRefused       promotion_refused   a promotion gate failed; the alias did not move
+    ├── FeatureSourceUnavailable feature_source_unavailable  a source is down or timed out
     ├── BatchError             batch_error
     └── EvaluationError        evaluation_error    test data or a metric a promotion gate cannot use
 """
@@ -39,7 +41,9 @@ __all__ = [
     "AlreadyExists",
     "BatchError",
     "Conflict",
+    "EntityNotFound",
     "EvaluationError",
+    "FeatureSourceUnavailable",
     "FieldError",
     "GatedAlias",
     "InUse",
@@ -190,6 +194,22 @@ class PromotionRefused(ModelportError):
     def __init__(self, message: str, gates: list[Any] | None = None) -> None:
         super().__init__(message)
         self.gates: list[Any] = list(gates or [])
+
+
+class EntityNotFound(NotFound):
+    """No row for the entity in a feature source the model needs."""
+
+    code = "entity_not_found"
+
+
+class FeatureSourceUnavailable(ModelportError):
+    """A feature source is down or too slow; ``source`` names it."""
+
+    code = "feature_source_unavailable"
+
+    def __init__(self, message: str, source: str) -> None:
+        super().__init__(message)
+        self.source = source
 
 
 class BatchError(ModelportError):

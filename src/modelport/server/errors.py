@@ -26,6 +26,7 @@ from modelport.errors import (
     AlreadyExists,
     Conflict,
     EvaluationError,
+    FeatureSourceUnavailable,
     FieldError,
     GatedAlias,
     InUse,
@@ -66,6 +67,7 @@ _STATUS: dict[type[ModelportError], int] = {
     Conflict: 409,
     InUse: 409,
     GatedAlias: 409,
+    FeatureSourceUnavailable: 503,  # names the source: the operator's lead, not an internal
     PromotionRefused: 422,
     EvaluationError: 422,
     PackageError: 503,  # the version exists but cannot be served: not the client's doing

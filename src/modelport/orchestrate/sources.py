@@ -1,0 +1,154 @@
+"""Feature sources: where a model's inputs come from when the caller sends only an entity id.
+
+A package names a source (``customers``); the deployment binds the name to a database
+(:class:`SourceBinding`), so the same package runs against a test and a production
+database. A source is a table keyed by one or more entity keys, or a parameterised query
+whose bind parameters are the keys:
+
+    customers = SqlSource(SourceBinding(name="customers", url="postgresql+psycopg://...",
+                                        table="customers", keys=["customer_id"]))
+    customers.fetch([{"customer_id": 17}, {"customer_id": 18}])   # one query for both
+
+A table source fetches a whole chunk of entities in one query (``WHERE key IN (...)``, or a
+row-value ``IN`` for composite keys); a query source runs once per entity. Every fetch is
+bounded by ``timeout_seconds``: a source that is down or slow raises
+:class:`FeatureSourceUnavailable` naming it (503 over HTTP), never a partial answer.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import Engine, bindparam, column, create_engine, select, table, text, tuple_
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
+
+from modelport.errors import FeatureSourceUnavailable, InvalidInput
+
+__all__ = ["EntityKey", "SourceBinding", "SqlSource", "entity_key"]
+
+EntityKey = tuple[Any, ...]
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+_FETCH_CHUNK = 500  # entities per query: bounded statement size on every database
+
+
+class SourceBinding(BaseModel):
+    """A source name bound to a database at deployment time."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    url: str
+    keys: list[str] = Field(min_length=1)
+    table: str | None = None
+    query: str | None = None
+    columns: list[str] | None = None  # a table source's columns to read (default: all)
+    timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    ttl_seconds: float = Field(default=60.0, ge=0)  # how long the cache may keep a row
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SourceBinding:
+        if (self.table is None) == (self.query is None):
+            raise ValueError(f"source {self.name}: give exactly one of table or query")
+        names = [*self.keys, *(self.columns or []), *([self.table] if self.table else [])]
+        bad = [n for n in names if not _IDENTIFIER.fullmatch(n)]
+        if bad:
+            raise ValueError(f"source {self.name}: not plain SQL identifiers: {', '.join(bad)}")
+        if self.query is not None:
+            missing = [k for k in self.keys if f":{k}" not in self.query]
+            if missing:
+                raise ValueError(
+                    f"source {self.name}: the query must bind every key as :name "
+                    f"(missing {', '.join(':' + k for k in missing)})"
+                )
+        return self
+
+
+def entity_key(binding: SourceBinding, entity: Mapping[str, Any]) -> EntityKey:
+    """The entity's key values in the binding's key order; a clear error if one is absent."""
+    missing = [k for k in binding.keys if entity.get(k) is None]
+    if missing:
+        raise InvalidInput(
+            f"the entity lacks {', '.join(missing)}, the key of source {binding.name!r}"
+        )
+    return tuple(entity[k] for k in binding.keys)
+
+
+class SqlSource:
+    """Rows of one source by entity key, read with a timeout; thread-safe."""
+
+    def __init__(self, binding: SourceBinding) -> None:
+        self.binding = binding
+        self._engine = _engine(binding)
+        self._lock = threading.Lock()
+        self._columns: list[str] | None = binding.columns
+
+    @property
+    def name(self) -> str:
+        return self.binding.name
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def fetch(self, entities: Iterable[Mapping[str, Any]]) -> dict[EntityKey, dict[str, Any]]:
+        """The row of every entity found, by key; entities not found are simply absent."""
+        keys = list(dict.fromkeys(entity_key(self.binding, e) for e in entities))
+        found: dict[EntityKey, dict[str, Any]] = {}
+        try:
+            with self._engine.connect() as connection:
+                if self.binding.query is not None:
+                    statement = text(self.binding.query)
+                    for key in keys:
+                        params = dict(zip(self.binding.keys, key, strict=True))
+                        row = connection.execute(statement, params).mappings().first()
+                        if row is not None:
+                            found[key] = dict(row)
+                    return found
+                for start in range(0, len(keys), _FETCH_CHUNK):
+                    chunk = keys[start : start + _FETCH_CHUNK]
+                    for row in connection.execute(self._table_query(chunk)).mappings():
+                        found[tuple(row[k] for k in self.binding.keys)] = dict(row)
+        except sa_exc.SQLAlchemyError as exc:
+            raise FeatureSourceUnavailable(
+                f"feature source {self.name!r} is unavailable: {_reason(exc)}", source=self.name
+            ) from exc
+        return {key: found[key] for key in keys if key in found}
+
+    def _table_query(self, chunk: Sequence[EntityKey]) -> Any:
+        wanted = list(dict.fromkeys([*self.binding.keys, *(self._columns or [])]))
+        source = table(str(self.binding.table), *(column(n) for n in wanted))
+        keys = [source.c[k] for k in self.binding.keys]
+        if len(keys) == 1:
+            condition = keys[0].in_(bindparam("keys", [k[0] for k in chunk], expanding=True))
+        else:
+            condition = tuple_(*keys).in_(list(chunk))
+        chosen = [source.c[n] for n in wanted] if self._columns else [text("*")]
+        return select(*chosen).select_from(source).where(condition)
+
+
+def _engine(binding: SourceBinding) -> Engine:
+    """An engine whose every statement gives up after the binding's timeout."""
+    url = make_url(binding.url)
+    timeout = binding.timeout_seconds
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")
+        milliseconds = max(1, int(timeout * 1000))
+        args: dict[str, Any] = {
+            "connect_timeout": max(1, round(timeout)),
+            "options": f"-c statement_timeout={milliseconds}",
+        }
+        return create_engine(url, connect_args=args, pool_pre_ping=True, pool_size=8)
+    if backend == "sqlite":
+        return create_engine(url, connect_args={"timeout": timeout})
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _reason(exc: sa_exc.SQLAlchemyError) -> str:
+    original = getattr(exc, "orig", None) or exc
+    return " ".join(str(original).split())[:300]
