@@ -8,10 +8,13 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "BRANCHES",
     "LOAN_CATEGORICAL",
     "LOAN_FEATURES",
     "LOAN_NUMERIC",
     "LOAN_TARGETS",
+    "customer_loan_applications",
+    "customers",
     "loan_applications",
     "loan_pipeline",
 ]
@@ -139,3 +142,86 @@ def loan_applications(n_rows: int = 5_000, *, seed: int = 0) -> pd.DataFrame:
     for column, share in (("employment_type", 0.06), ("purpose", 0.03)):
         frame.loc[rng.random(n) < share, column] = np.nan
     return frame
+
+
+# Branch locations (latitude, longitude) of the example bank: twelve US cities.
+BRANCHES: list[tuple[float, float]] = [
+    (40.7128, -74.0060),  # New York
+    (34.0522, -118.2437),  # Los Angeles
+    (41.8781, -87.6298),  # Chicago
+    (29.7604, -95.3698),  # Houston
+    (33.4484, -112.0740),  # Phoenix
+    (39.9526, -75.1652),  # Philadelphia
+    (32.7767, -96.7970),  # Dallas
+    (37.7749, -122.4194),  # San Francisco
+    (47.6062, -122.3321),  # Seattle
+    (39.7392, -104.9903),  # Denver
+    (25.7617, -80.1918),  # Miami
+    (42.3601, -71.0589),  # Boston
+]
+_STATES = ["NY", "CA", "IL", "TX", "AZ", "PA", "WA", "CO", "FL", "MA"]
+
+
+def customers(n_customers: int = 1_000, *, seed: int = 0) -> pd.DataFrame:
+    """The example bank's customer table: ids 1..n with what scoring looks up.
+
+    ``date_of_birth`` (ISO date text, as a CRM table stores it), ``state``,
+    ``account_balance`` and the home's ``home_lat``/``home_lon`` (most customers live near
+    a branch, some far from any).
+    """
+    rng = np.random.default_rng(seed)
+    n = n_customers
+    born = pd.Timestamp("2006-01-01") - pd.to_timedelta(rng.integers(0, 60 * 365, n), unit="D")
+    near = rng.integers(0, len(BRANCHES), n)
+    spread = np.where(rng.random(n) < 0.8, 0.3, 4.0)  # degrees: near a branch, or far away
+    lat = np.array([BRANCHES[i][0] for i in near]) + rng.normal(0, 1, n) * spread
+    lon = np.array([BRANCHES[i][1] for i in near]) + rng.normal(0, 1, n) * spread
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(1, n + 1, dtype=np.int64),
+            "date_of_birth": pd.Series(born.strftime("%Y-%m-%d"), dtype=object),
+            "state": pd.Series(rng.choice(_STATES, n), dtype=object),
+            "account_balance": rng.lognormal(8.5, 1.2, n).round(2),
+            "home_lat": lat.round(5),
+            "home_lon": lon.round(5),
+        }
+    )
+
+
+def customer_loan_applications(
+    customer_table: pd.DataFrame, n_applications: int = 5_000, *, seed: int = 0
+) -> pd.DataFrame:
+    """Applications by existing customers: the customer's id, what the application itself
+    says (``loan_amount``, ``loan_term_months``, ``purpose``) and whether it was
+    ``approved``, which depends on the customer's age, balance and distance to the nearest
+    branch as well as on the application."""
+    rng = np.random.default_rng(seed)
+    n = n_applications
+    chosen = customer_table.sample(n, replace=True, random_state=seed).reset_index(drop=True)
+    amount = rng.lognormal(9.2, 0.7, n).round(-2).clip(500, None)
+    term = rng.choice([12, 24, 36, 48, 60], n)
+    purpose = rng.choice(["debt_consolidation", "home_improvement", "car", "education"], n)
+    age = (pd.Timestamp("2026-01-01") - pd.to_datetime(chosen["date_of_birth"])).dt.days / 365.25
+    lat = np.radians(chosen["home_lat"].to_numpy())[:, None]
+    lon = np.radians(chosen["home_lon"].to_numpy())[:, None]
+    branch = np.radians(np.array(BRANCHES))
+    d_lat, d_lon = branch[:, 0] - lat, branch[:, 1] - lon
+    a = np.sin(d_lat / 2) ** 2 + np.cos(lat) * np.cos(branch[:, 0]) * np.sin(d_lon / 2) ** 2
+    distance = (2 * 6371.0088 * np.arcsin(np.sqrt(a))).min(axis=1)
+    risk = (
+        1.4 * np.log(amount / chosen["account_balance"].to_numpy())
+        - 0.03 * age.to_numpy()
+        + 0.004 * distance
+        + 0.02 * term
+        + np.where(purpose == "education", 0.4, 0.0)
+        + rng.normal(0, 0.8, n)
+    )
+    return pd.DataFrame(
+        {
+            "customer_id": chosen["customer_id"].to_numpy(),
+            "loan_amount": amount,
+            "loan_term_months": term.astype(np.int64),
+            "purpose": pd.Series(purpose, dtype=object),
+            "approved": (risk < np.quantile(risk, 0.6)).astype(np.int64),
+        }
+    )
