@@ -50,6 +50,7 @@ def test_top_level_all_is_exact() -> None:
         "modelport.registry",
         "modelport.lifecycle",
         "modelport.orchestrate",
+        "modelport.decisions",
         "modelport.batch",
         "modelport.serving",
         "modelport.server",

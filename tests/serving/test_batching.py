@@ -301,6 +301,7 @@ class BrokenScorer:
     def __init__(self, real: Any) -> None:
         self.validator = real.validator
         self.contract = real.contract
+        self.answers = real.answers
         self.calls = 0
 
     def score_validated(self, validated: Any) -> Any:

@@ -17,6 +17,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from modelport.contract import Contract, FieldSpec, infer_contract
+from modelport.decisions import (
+    Decisioning,
+    ThresholdRules,
+    TopK,
+    calibrate_for_package,
+    parse_rules,
+)
 from modelport.errors import ParityError, UnsupportedModel
 from modelport.package.files import atomic_directory, sha256_file
 from modelport.package.load import REFERENCE_FILE, Package, open_package
@@ -76,6 +83,9 @@ def package(
     tags: Sequence[str] = (),
     lineage: Mapping[str, Any] | None = None,
     training_metrics: Mapping[str, float] | None = None,
+    decisions: str | ThresholdRules | TopK | None = None,
+    calibration: tuple[pd.DataFrame, str] | None = None,
+    coverage: float = 0.9,
 ) -> BuiltPackage:
     """Package a fitted scikit-learn pipeline with a parity proof.
 
@@ -87,6 +97,11 @@ def package(
     ``owner``, ``tags``, ``lineage`` (e.g. code version, data source) and
     ``training_metrics`` are recorded in the manifest with a fingerprint of ``sample``;
     the registry shows them with the version.
+
+    ``decisions`` declares the decision rules every answer carries (``"score>=0.7:decline,
+    score>=0.4:refer, else:accept"``, see :mod:`modelport.decisions`); ``calibration``
+    (rows and their target column) calibrates a regressor's split-conformal interval at
+    ``coverage``. Both are checked here, before anything is converted.
     """
     check_name(name)
     if not isinstance(sample, pd.DataFrame) or sample.empty:
@@ -104,6 +119,7 @@ def package(
     if contract is None:
         contract = infer_contract(sample, overrides=overrides)
     task, classes = _task_of(model)
+    decisioning = _decisioning(model, task, classes, decisions, calibration, coverage)
 
     report: ParityReport | None = None
     onnx_bytes: bytes | None = None
@@ -152,9 +168,31 @@ def package(
             parity=report.summary(),
             files=files,
             metadata=metadata,
+            decisioning=decisioning,
         ).sealed()
         (scratch / MANIFEST_FILE).write_text(manifest.to_yaml(), encoding="utf-8")
     return BuiltPackage(package=open_package(path), parity=report)
+
+
+def _decisioning(
+    model: Any,
+    task: Task,
+    classes: list[Any] | None,
+    decisions: str | ThresholdRules | TopK | None,
+    calibration: tuple[pd.DataFrame, str] | None,
+    coverage: float,
+) -> Decisioning | None:
+    """The declared rules and the conformal calibration, checked against the model."""
+    if decisions is None and calibration is None:
+        return None
+    rules = parse_rules(decisions) if isinstance(decisions, str) else decisions
+    conformal = None
+    if calibration is not None:
+        frame, target = calibration
+        # the original model, not the scorer: the scorer would refuse calibration rows
+        # outside the ranges the sample showed; parity keeps the two within the tolerance
+        conformal = calibrate_for_package(model, frame, target, coverage)
+    return Decisioning(rules=rules, conformal=conformal).check(task, classes)
 
 
 def sample_fingerprint(sample: pd.DataFrame) -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 
+from modelport.decisions import decide
 from modelport.errors import IntegrityError, PackageError
 from modelport.package.files import sha256_file
 from modelport.package.manifest import MANIFEST_FILE, Manifest, Runtime
@@ -94,10 +96,16 @@ def load_scorer(package: Package, *, threads: int = 1) -> Scorer:
     """The scorer for a verified package, on the runtime its manifest names."""
     manifest = package.manifest
     task = Task(manifest.task)
+    scorer: Scorer
     if manifest.runtime is Runtime.NATIVE:
-        return NativeScorer(
+        scorer = NativeScorer(
             package.model_path, manifest.contract, task, manifest.classes, manifest.trusted_types
         )
-    return OnnxScorer(
-        package.model_path, manifest.contract, task, manifest.classes, threads=threads
-    )
+    else:
+        scorer = OnnxScorer(
+            package.model_path, manifest.contract, task, manifest.classes, threads=threads
+        )
+    declared = manifest.decisioning
+    if declared is not None and not declared.is_empty:
+        scorer.extras = partial(decide, decisioning=declared)
+    return scorer

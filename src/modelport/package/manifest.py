@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from modelport.contract import Contract
+from modelport.decisions import Decisioning
 from modelport.errors import IntegrityError, InvalidName, PackageError
 from modelport.runtime import Task
 
@@ -117,6 +118,7 @@ class Manifest(BaseModel):
     parity: ParitySummary
     files: dict[str, str]
     metadata: PackageMetadata | None = None  # absent from packages built before it existed
+    decisioning: Decisioning | None = None  # decision rules and conformal calibration
     digest: str = ""
 
     @field_validator("name")
@@ -159,7 +161,8 @@ class Manifest(BaseModel):
 
     def _unwritten(self) -> set[str]:
         """Optional blocks left out when empty, so older packages keep their digests."""
-        return {"metadata"} if self.metadata is None else set()
+        optional = {"metadata": self.metadata, "decisioning": self.decisioning}
+        return {name for name, value in optional.items() if value is None}
 
     @classmethod
     def read(cls, directory: Path) -> Manifest:

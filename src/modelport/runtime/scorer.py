@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,9 @@ class Scorer(ABC):
         self.task = task
         self.classes = classes
         self.validator = Validator(contract)
+        # fields the package adds to every answer (decision, rule, confidence); set by
+        # modelport.package.load_scorer when the manifest declares them
+        self.extras: Callable[[Prediction], list[dict[str, Any]]] | None = None
 
     @abstractmethod
     def run(self, columns: Mapping[str, np.ndarray], n_rows: int) -> Prediction:
@@ -64,6 +67,14 @@ class Scorer(ABC):
 
     def score_validated(self, validated: Validated) -> Prediction:
         return self.run(validated.columns, validated.n_accepted)
+
+    def answers(self, prediction: Prediction) -> list[dict[str, Any]]:
+        """JSON-ready answers: the prediction's records plus the package's extras."""
+        records = prediction.to_records()
+        if self.extras is not None:
+            for record, extra in zip(records, self.extras(prediction), strict=True):
+                record.update(extra)
+        return records
 
     def predict_records(self, records: Sequence[Any]) -> Prediction:
         """Score JSON-like records; any invalid record refuses the whole call."""

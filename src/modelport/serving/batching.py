@@ -183,7 +183,7 @@ def _score(model: LoadedModel, batch: list[_Waiting]) -> list[Answer | BaseExcep
     records = [record for waiting in batch for record in waiting.records]
     scorer = model.scorer
     validated = scorer.validator.validate_records(records)
-    predictions = scorer.score_validated(validated).to_records()
+    predictions = scorer.answers(scorer.score_validated(validated))
     if not validated.errors:
         answers: list[Answer | BaseException] = []
         start = 0

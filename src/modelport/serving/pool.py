@@ -55,7 +55,7 @@ class LoadedModel:
 
     def predict(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """JSON-ready predictions, one per record; :class:`InvalidInput` names every bad field."""
-        return self.scorer.predict_records(records).to_records()
+        return self.scorer.answers(self.scorer.predict_records(records))
 
     def estimated_seconds(self, n_records: int) -> float:
         return self.base_seconds + n_records * self.row_seconds
@@ -193,8 +193,8 @@ def warm(package: Package, scorer: Scorer) -> tuple[float, float]:
         scorer.predict_records(records)
     except ModelportError:  # the rows predate a tightened contract: time the column path
         return _time_columns(scorer, inputs.head(_TIMING_ROWS))
-    one = _best(lambda: scorer.predict_records(records[:1]).to_records())
-    many = _best(lambda: scorer.predict_records(records).to_records())
+    one = _best(lambda: scorer.answers(scorer.predict_records(records[:1])))
+    many = _best(lambda: scorer.answers(scorer.predict_records(records)))
     return _fit(one, many, len(records))
 
 
@@ -203,7 +203,7 @@ def _time_columns(scorer: Scorer, rows: pd.DataFrame) -> tuple[float, float]:
         validated = scorer.validator.validate_columns(
             {str(c): frame[c] for c in frame.columns}, len(frame), enforce_domain=False
         )
-        scorer.score_validated(validated).to_records()
+        scorer.answers(scorer.score_validated(validated))
 
     one = _best(lambda: score(rows.head(1)))
     many = _best(lambda: score(rows))

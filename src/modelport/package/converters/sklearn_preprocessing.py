@@ -393,15 +393,22 @@ _EMITTERS: dict[type, Emitter] = {
 }
 
 
+def _all_emitters() -> dict[type, Emitter]:
+    # modelport.features' emitters build on Block and Context above: imported when needed.
+    from modelport.package.converters.features import FEATURE_EMITTERS
+
+    return {**_EMITTERS, **FEATURE_EMITTERS}
+
+
 def supported_transformers() -> list[str]:
-    return sorted(t.__name__ for t in _EMITTERS)
+    return sorted(t.__name__ for t in _all_emitters())
 
 
 def apply_transformer(step: Any, blocks: list[Block], ctx: Context) -> list[Block]:
     """Emit ``step`` applied to ``blocks``; ``None``/"passthrough" pass them through."""
     if step is None or (isinstance(step, str) and step == "passthrough"):
         return blocks
-    emitter = _EMITTERS.get(type(step))  # exact type: a subclass may transform differently
+    emitter = _all_emitters().get(type(step))  # exact type: a subclass may differ
     if emitter is None:
         raise UnsupportedModel(
             f"cannot convert the step {type(step).__name__} to ONNX; supported transformers: "
