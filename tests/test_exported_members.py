@@ -51,6 +51,8 @@ def test_top_level_all_is_exact() -> None:
         "modelport.lifecycle",
         "modelport.orchestrate",
         "modelport.decisions",
+        "modelport.features",
+        "modelport.predlog",
         "modelport.batch",
         "modelport.serving",
         "modelport.server",

@@ -1,0 +1,57 @@
+"""Derived features: vectorised functions, and the same functions as scikit-learn steps.
+
+Training code uses the transformers in its pipeline; the packaged model computes the
+identical function, either inside the ONNX graph (the numeric and geographic features)
+or as a declared, versioned pre-step recorded in the manifest (the date features, which
+need date parsing and the scoring date). See ``docs/features.md``.
+
+This package depends only on numpy, pandas, scikit-learn and pydantic, so the package
+layer (the ONNX converter) can import it.
+"""
+
+from modelport.features.date_transformers import AgeFromDate, DateParts
+from modelport.features.dates import DATE_PARTS, age_years, date_parts, today_utc
+from modelport.features.geo import EARTH_RADIUS_KM, haversine_km
+from modelport.features.numeric import bucket, log, min_max, ratio, z_score
+from modelport.features.presteps import (
+    AgeFromDateStep,
+    DatePartsStep,
+    PreStep,
+    PreSteps,
+    split_presteps,
+)
+from modelport.features.transformers import (
+    Bucketize,
+    HaversineNearest,
+    Log,
+    MinMaxScale,
+    Ratio,
+    ZScore,
+)
+
+__all__ = [
+    "DATE_PARTS",
+    "EARTH_RADIUS_KM",
+    "AgeFromDate",
+    "AgeFromDateStep",
+    "Bucketize",
+    "DateParts",
+    "DatePartsStep",
+    "HaversineNearest",
+    "Log",
+    "MinMaxScale",
+    "PreStep",
+    "PreSteps",
+    "Ratio",
+    "ZScore",
+    "age_years",
+    "bucket",
+    "date_parts",
+    "haversine_km",
+    "log",
+    "min_max",
+    "ratio",
+    "split_presteps",
+    "today_utc",
+    "z_score",
+]
