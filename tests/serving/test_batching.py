@@ -302,6 +302,7 @@ class BrokenScorer:
         self.validator = real.validator
         self.contract = real.contract
         self.answers = real.answers
+        self.validate_records = real.validate_records
         self.calls = 0
 
     def score_validated(self, validated: Any) -> Any:

@@ -25,6 +25,7 @@ from modelport.decisions import (
     parse_rules,
 )
 from modelport.errors import ParityError, UnsupportedModel
+from modelport.features.presteps import split_presteps
 from modelport.package.files import atomic_directory, sha256_file
 from modelport.package.load import REFERENCE_FILE, Package, open_package
 from modelport.package.manifest import (
@@ -106,7 +107,12 @@ def package(
     check_name(name)
     if not isinstance(sample, pd.DataFrame) or sample.empty:
         raise ValueError("sample must be a non-empty pandas DataFrame of training rows")
-    columns = _input_columns(model, sample)
+    steps, graph_model = split_presteps(model)
+    if steps:
+        # the date-based steps run before the graph (they need "today"); the graph, the
+        # contract and the reference rows are all about what the steps produce
+        sample = steps.apply(sample)
+    columns = _input_columns(graph_model, sample)
     sample = sample[columns].reset_index(drop=True)
     metadata = PackageMetadata(
         owner=owner,
@@ -127,10 +133,10 @@ def package(
     try:
         from modelport.package.converters import convert_sklearn
 
-        converted = convert_sklearn(model, contract)
+        converted = convert_sklearn(graph_model, contract)
         onnx_bytes = converted.onnx_model.SerializeToString()
         scorer: Scorer = OnnxScorer(onnx_bytes, contract, task, classes)
-        report = measure_parity(model, scorer, sample, Runtime.ONNX, tolerance=tolerance)
+        report = measure_parity(graph_model, scorer, sample, Runtime.ONNX, tolerance=tolerance)
     except UnsupportedModel:
         if not allow_native:
             raise
@@ -144,13 +150,15 @@ def package(
             (scratch / ONNX_FILE).write_bytes(onnx_bytes)
             runtime, model_file, trusted = Runtime.ONNX, ONNX_FILE, []
         else:
-            trusted = _dump_native(model, scratch / NATIVE_FILE)
+            trusted = _dump_native(graph_model, scratch / NATIVE_FILE)
             scorer = NativeScorer(scratch / NATIVE_FILE, contract, task, classes, trusted)
-            report = measure_parity(model, scorer, sample, Runtime.NATIVE, tolerance=tolerance)
+            report = measure_parity(
+                graph_model, scorer, sample, Runtime.NATIVE, tolerance=tolerance
+            )
             if not report.passed:
                 raise ParityError(f"even the native runtime does not reproduce {name!r}\n{report}")
             runtime, model_file = Runtime.NATIVE, NATIVE_FILE
-        _write_reference(model, sample.head(reference_rows), task, classes, scratch)
+        _write_reference(graph_model, sample.head(reference_rows), task, classes, scratch)
         files = {p.name: sha256_file(p) for p in sorted(scratch.iterdir()) if p.is_file()}
         manifest = Manifest(
             name=name,
@@ -169,6 +177,7 @@ def package(
             files=files,
             metadata=metadata,
             decisioning=decisioning,
+            presteps=steps.to_manifest() if steps else None,
         ).sealed()
         (scratch / MANIFEST_FILE).write_text(manifest.to_yaml(), encoding="utf-8")
     return BuiltPackage(package=open_package(path), parity=report)

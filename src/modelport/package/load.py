@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
 from modelport.decisions import decide
 from modelport.errors import IntegrityError, PackageError
+from modelport.features.presteps import PreSteps
 from modelport.package.files import sha256_file
 from modelport.package.manifest import MANIFEST_FILE, Manifest, Runtime
 from modelport.runtime import NativeScorer, OnnxScorer, Scorer, Task
@@ -108,4 +113,52 @@ def load_scorer(package: Package, *, threads: int = 1) -> Scorer:
     declared = manifest.decisioning
     if declared is not None and not declared.is_empty:
         scorer.extras = partial(decide, decisioning=declared)
+    if manifest.presteps:
+        scorer.pre_steps = PreStepInputs(PreSteps.from_manifest(manifest.presteps))
     return scorer
+
+
+class PreStepInputs:
+    """The manifest's pre-steps over what callers send: records (online) or columns."""
+
+    def __init__(self, steps: PreSteps) -> None:
+        self.steps = steps
+        self._dropped = set(steps.dropped)
+
+    def columns(self, columns: Mapping[str, Any]) -> dict[str, Any]:
+        present = dict(columns)
+        for name in self.steps.inputs:
+            present.setdefault(name, np.full(_length(columns), None, dtype=object))
+        return self.steps.apply_columns(present)
+
+    def records(self, records: Sequence[Any]) -> list[Any]:
+        """Each object record with the sources replaced by what the steps derive; anything
+        that is not an object is passed on for the validator to refuse."""
+        objects = [r for r in records if isinstance(r, dict)]
+        if not objects:
+            return list(records)
+        raw = {
+            name: np.array([r.get(name) for r in objects], dtype=object)
+            for name in self.steps.inputs
+        }
+        derived = self.steps.apply_columns(raw)
+        outputs = {name: np.asarray(derived[name], dtype=np.float64) for name in self.steps.outputs}
+        prepared: list[Any] = []
+        row = 0
+        for record in records:
+            if not isinstance(record, dict):
+                prepared.append(record)
+                continue
+            kept = {k: v for k, v in record.items() if k not in self._dropped}
+            for name, values in outputs.items():
+                value = float(values[row])
+                kept[name] = None if math.isnan(value) else value
+            prepared.append(kept)
+            row += 1
+        return prepared
+
+
+def _length(columns: Mapping[str, Any]) -> int:
+    for values in columns.values():
+        return len(values)
+    return 0

@@ -119,6 +119,7 @@ class Manifest(BaseModel):
     files: dict[str, str]
     metadata: PackageMetadata | None = None  # absent from packages built before it existed
     decisioning: Decisioning | None = None  # decision rules and conformal calibration
+    presteps: list[dict[str, Any]] | None = None  # see modelport.features.presteps
     digest: str = ""
 
     @field_validator("name")
@@ -161,7 +162,11 @@ class Manifest(BaseModel):
 
     def _unwritten(self) -> set[str]:
         """Optional blocks left out when empty, so older packages keep their digests."""
-        optional = {"metadata": self.metadata, "decisioning": self.decisioning}
+        optional = {
+            "metadata": self.metadata,
+            "decisioning": self.decisioning,
+            "presteps": self.presteps or None,
+        }
         return {name for name, value in optional.items() if value is None}
 
     @classmethod

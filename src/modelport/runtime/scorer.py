@@ -11,7 +11,7 @@ import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -49,6 +49,14 @@ def is_safe_native_type(name: str) -> bool:
     return isinstance(found, type)
 
 
+class InputSteps(Protocol):
+    """Steps run on the raw inputs before validation (see ``modelport.features.presteps``)."""
+
+    def records(self, records: Sequence[Any]) -> list[Any]: ...
+
+    def columns(self, columns: Mapping[str, Any]) -> dict[str, Any]: ...
+
+
 class Scorer(ABC):
     """Validate, then score. Subclasses implement :meth:`run` on validated columns."""
 
@@ -60,6 +68,9 @@ class Scorer(ABC):
         # fields the package adds to every answer (decision, rule, confidence); set by
         # modelport.package.load_scorer when the manifest declares them
         self.extras: Callable[[Prediction], list[dict[str, Any]]] | None = None
+        # the package's declared pre-steps (e.g. age from a date of birth), run on what
+        # callers send before validation; set by modelport.package.load_scorer
+        self.pre_steps: InputSteps | None = None
 
     @abstractmethod
     def run(self, columns: Mapping[str, np.ndarray], n_rows: int) -> Prediction:
@@ -76,20 +87,25 @@ class Scorer(ABC):
                 record.update(extra)
         return records
 
+    def validate_records(self, records: Sequence[Any]) -> Validated:
+        """Validate what a caller sent (after the package's pre-steps, if any)."""
+        if self.pre_steps is not None:
+            records = self.pre_steps.records(records)
+        return self.validator.validate_records(records)
+
     def predict_records(self, records: Sequence[Any]) -> Prediction:
         """Score JSON-like records; any invalid record refuses the whole call."""
-        validated = self.validator.validate_records(records)
+        validated = self.validate_records(records)
         if validated.errors:
             raise InvalidInput("input does not match the model's contract", validated.errors)
         return self.score_validated(validated)
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Score a DataFrame: ``label`` + ``proba_<class>`` columns, or ``value``."""
-        validated = self.validator.validate_columns(
-            {str(c): frame[c] for c in frame.columns},
-            len(frame),
-            extra_names=[str(c) for c in frame.columns],
-        )
+        columns: dict[str, Any] = {str(c): frame[c] for c in frame.columns}
+        if self.pre_steps is not None:
+            columns = self.pre_steps.columns(columns)
+        validated = self.validator.validate_columns(columns, len(frame), extra_names=list(columns))
         if validated.errors:
             raise InvalidInput("input does not match the model's contract", validated.errors)
         return self.score_validated(validated).to_frame(index=frame.index)

@@ -182,7 +182,7 @@ def _score(model: LoadedModel, batch: list[_Waiting]) -> list[Answer | BaseExcep
     """Validate and score the batch's records together; each request gets its own part."""
     records = [record for waiting in batch for record in waiting.records]
     scorer = model.scorer
-    validated = scorer.validator.validate_records(records)
+    validated = scorer.validate_records(records)
     predictions = scorer.answers(scorer.score_validated(validated))
     if not validated.errors:
         answers: list[Answer | BaseException] = []
