@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         description="Promotions, rollbacks, alias moves over HTTP at /v1/admin (no auth yet).",
     )
     access_log: bool = Field(default=True, description="One JSON line per request.")
+    sources_file: Path | None = Field(
+        default=None, description="YAML binding feature-source names to databases (/v1/score)."
+    )
+    enrichment_cache_entries: int = Field(
+        default=100_000, ge=0, description="Rows the enrichment cache keeps (0: none)."
+    )
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -26,6 +26,7 @@ from modelport.decisions import (
 )
 from modelport.errors import ParityError, UnsupportedModel
 from modelport.features.presteps import split_presteps
+from modelport.orchestrate.spec import OrchestrationSpec
 from modelport.package.files import atomic_directory, sha256_file
 from modelport.package.load import REFERENCE_FILE, Package, open_package
 from modelport.package.manifest import (
@@ -87,6 +88,7 @@ def package(
     decisions: str | ThresholdRules | TopK | None = None,
     calibration: tuple[pd.DataFrame, str] | None = None,
     coverage: float = 0.9,
+    orchestration: OrchestrationSpec | Mapping[str, Any] | None = None,
 ) -> BuiltPackage:
     """Package a fitted scikit-learn pipeline with a parity proof.
 
@@ -103,11 +105,16 @@ def package(
     score>=0.4:refer, else:accept"``, see :mod:`modelport.decisions`); ``calibration``
     (rows and their target column) calibrates a regressor's split-conformal interval at
     ``coverage``. Both are checked here, before anything is converted.
+
+    ``orchestration`` says which inputs come from which feature source when a caller
+    names an entity (``POST /v1/score``); see :mod:`modelport.orchestrate.spec`.
     """
     check_name(name)
     if not isinstance(sample, pd.DataFrame) or sample.empty:
         raise ValueError("sample must be a non-empty pandas DataFrame of training rows")
     steps, graph_model = split_presteps(model)
+    raw_inputs = list(getattr(model, "feature_names_in_", []))
+    spec = _orchestration(orchestration, raw_inputs)
     if steps:
         # the date-based steps run before the graph (they need "today"); the graph, the
         # contract and the reference rows are all about what the steps produce
@@ -178,9 +185,26 @@ def package(
             metadata=metadata,
             decisioning=decisioning,
             presteps=steps.to_manifest() if steps else None,
+            orchestration=spec,
         ).sealed()
         (scratch / MANIFEST_FILE).write_text(manifest.to_yaml(), encoding="utf-8")
     return BuiltPackage(package=open_package(path), parity=report)
+
+
+def _orchestration(
+    given: OrchestrationSpec | Mapping[str, Any] | None, raw_inputs: list[str]
+) -> OrchestrationSpec | None:
+    """The spec, with every sourced input one the model takes (before any pre-steps)."""
+    if given is None:
+        return None
+    spec = given if isinstance(given, OrchestrationSpec) else OrchestrationSpec(**given)
+    unknown = sorted(set(spec.inputs) - {str(c) for c in raw_inputs})
+    if unknown:
+        raise ValueError(
+            f"orchestration sources inputs the model does not take: {', '.join(unknown)} "
+            f"(its inputs: {', '.join(str(c) for c in raw_inputs)})"
+        )
+    return spec
 
 
 def _decisioning(

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from modelport.contract import Contract
 from modelport.decisions import Decisioning
 from modelport.errors import IntegrityError, InvalidName, PackageError
+from modelport.orchestrate.spec import OrchestrationSpec
 from modelport.runtime import Task
 
 __all__ = [
@@ -120,6 +121,7 @@ class Manifest(BaseModel):
     metadata: PackageMetadata | None = None  # absent from packages built before it existed
     decisioning: Decisioning | None = None  # decision rules and conformal calibration
     presteps: list[dict[str, Any]] | None = None  # see modelport.features.presteps
+    orchestration: OrchestrationSpec | None = None  # entity keys and sourced inputs
     digest: str = ""
 
     @field_validator("name")
@@ -166,6 +168,7 @@ class Manifest(BaseModel):
             "metadata": self.metadata,
             "decisioning": self.decisioning,
             "presteps": self.presteps or None,
+            "orchestration": self.orchestration,
         }
         return {name for name, value in optional.items() if value is None}
 

@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from modelport.orchestrate import Enricher, EnrichmentCache, SqlSource, load_bindings
 from modelport.server.context import RequestContextMiddleware, RequestObserver
 from modelport.server.errors import install_error_handlers
 from modelport.server.logs import AccessLog, configure_logging
@@ -37,6 +38,7 @@ from modelport.server.metrics import (
 from modelport.server.openapi import ModelDocs
 from modelport.server.predict import ROUTE_KEY, PredictEndpoint, match_predict
 from modelport.server.routes import add_routes
+from modelport.server.score import add_score_route
 from modelport.serving import ServingService
 from modelport.serving.batching import Batchers, BatchPolicy
 from modelport.settings import Settings, modelport_version
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             yield
         finally:
             await to_thread.run_sync(service.stop)
+            enricher.close()
             executor.shutdown(wait=False)
             forget_this_process()
             if access_log is not None:
@@ -133,6 +136,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     api.add_middleware(RequestContextMiddleware, observers=observers)
     install_error_handlers(api)
     add_routes(api, service)
+    enricher = _enricher(settings)
+    add_score_route(api, service, enricher, settings.max_body_bytes)
     if settings.admin_api:
         # imported only when on: the gates pull in scikit-learn's metrics (~80 MB a worker)
         from modelport.server.admin import add_admin_routes
@@ -147,6 +152,13 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
 
     predict = PredictEndpoint(service, batchers, settings.max_body_bytes, settings.max_records)
     return ModelportApp(api, predict, observers)
+
+
+def _enricher(settings: Settings) -> Enricher:
+    """The feature sources the deployment binds (none without a sources file)."""
+    bindings = load_bindings(settings.sources_file) if settings.sources_file else {}
+    sources = {name: SqlSource(binding) for name, binding in bindings.items()}
+    return Enricher(sources, EnrichmentCache(settings.enrichment_cache_entries))
 
 
 def factory() -> ModelportApp:

@@ -163,6 +163,11 @@ def modelport_refusal(error: ModelportError, headers: Mapping[str, str] | None =
         message = next(
             (_SERVER_SIDE[c] for c in type(error).__mro__ if c in _SERVER_SIDE), "internal error"
         )
+        if isinstance(error, FeatureSourceUnavailable):  # the name, not the database's reply
+            message = (
+                f"feature source {error.source!r} is unavailable or too slow; "
+                "try again shortly (the server log says why)"
+            )
     extra = dict(headers or {})
     if isinstance(error, PayloadTooLarge):
         extra["connection"] = "close"  # the rest of the body is never read

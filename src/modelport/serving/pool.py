@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from modelport.errors import ModelportError, NotFound, PackageError
+from modelport.orchestrate.spec import OrchestrationSpec
 from modelport.package import Package, load_scorer
 from modelport.package.reference import check_reference
 from modelport.runtime import Scorer
@@ -52,6 +53,8 @@ class LoadedModel:
     # How much the worker's resident memory grew while loading it: the graph, the runtime's
     # buffers, allocator growth (the first version loaded also carries the runtime's start).
     memory_bytes: int | None
+    # where the inputs come from when a caller names an entity (POST /v1/score)
+    orchestration: OrchestrationSpec | None = None
 
     def predict(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """JSON-ready predictions, one per record; :class:`InvalidInput` names every bad field."""
@@ -165,6 +168,7 @@ class ModelPool:
             base_seconds=base,
             row_seconds=per_row,
             memory_bytes=memory,
+            orchestration=package.manifest.orchestration,
         )
 
 

@@ -1,0 +1,236 @@
+"""POST /v1/score over real HTTP: inputs looked up in a real SQLite or PostgreSQL customer
+table, age derived from the date of birth, a decision, and the failures callers must be
+able to tell apart (unknown entity, source down, source slow)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+from sqlalchemy import create_engine
+
+import modelport as mp
+from conftest import Deployment, LiveServer, start_server, stop_server
+from databases import PostgresServer
+from modelport.datasets import customer_loan_applications, customers
+from modelport.features import AgeFromDate
+from modelport.orchestrate import FieldSource, OrchestrationSpec
+from modelport.registry import Registry
+from modelport.settings import Settings
+
+MODEL = "loan-by-customer"
+RAW = ["date_of_birth", "account_balance", "state", "loan_amount", "purpose"]
+RULES = "score>=0.7:accept, score>=0.4:refer, else:decline"
+SPEC = OrchestrationSpec(
+    entity=["customer_id"],
+    inputs={
+        name: FieldSource(source="customers")
+        for name in ("date_of_birth", "account_balance", "state")
+    },
+)
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    return customers(300, seed=4)
+
+
+@pytest.fixture(scope="module")
+def pipeline(table: pd.DataFrame) -> Pipeline:
+    frame = customer_loan_applications(table, 2_000, seed=4).merge(table, on="customer_id")
+    prepare = ColumnTransformer(
+        [
+            ("num", "passthrough", ["age", "account_balance", "loan_amount"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["state", "purpose"]),
+        ]
+    )
+    model = Pipeline(
+        [
+            ("age", AgeFromDate(column="date_of_birth", output="age")),
+            ("prepare", prepare),
+            ("model", RandomForestClassifier(n_estimators=20, max_depth=6, random_state=0)),
+        ]
+    )
+    return model.fit(frame[RAW], frame["approved"])
+
+
+@pytest.fixture(scope="module")
+def package_path(
+    tmp_path_factory: pytest.TempPathFactory, pipeline: Pipeline, table: pd.DataFrame
+) -> Path:
+    sample = customer_loan_applications(table, 500, seed=5).merge(table, on="customer_id")
+    path = tmp_path_factory.mktemp("score") / MODEL
+    mp.package(pipeline, sample[RAW], name=MODEL, path=path, decisions=RULES, orchestration=SPEC)
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def crm_url(request: pytest.FixtureRequest, tmp_path: Path, table: pd.DataFrame) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'crm.db'}"
+        server = None
+    else:
+        server = request.getfixturevalue("postgres")
+        url = server.create()
+    engine = create_engine(url)
+    table.to_sql("customers", engine, index=False)
+    engine.dispose()
+    yield url
+    if server is not None:
+        server.drop(url)
+
+
+def _serve(tmp_path: Path, package_path: Path, sources: dict[str, object]) -> LiveServer:
+    home = tmp_path / "home"
+    registry = Registry.from_settings(Settings(home=home))
+    registry.register(package_path, alias="production")
+    registry.close()
+    sources_file = tmp_path / "sources.yaml"
+    sources_file.write_text(yaml.safe_dump(sources))
+    return start_server(
+        Deployment(home, None, registry), extra_env={"MODELPORT_SOURCES_FILE": str(sources_file)}
+    )
+
+
+def _customers(url: str, **extra: object) -> dict[str, object]:
+    return {"customers": {"url": url, "table": "customers", "keys": ["customer_id"], **extra}}
+
+
+def test_score_by_customer_id_equals_the_pipeline_on_the_joined_row(
+    tmp_path: Path, package_path: Path, pipeline: Pipeline, table: pd.DataFrame, crm_url: str
+) -> None:
+    live = _serve(tmp_path, package_path, _customers(crm_url))
+    try:
+        canonical = httpx.post(
+            f"{live.url}/v1/score",
+            json={
+                "model": MODEL,
+                "entity": {"customer_id": 17},
+                "inputs": {"loan_amount": 9000, "purpose": "car"},
+            },
+            timeout=10,
+        )
+        hyphenated = httpx.post(
+            f"{live.url}/v1/score",
+            json={"model-id": MODEL, "customer-id": 17, "loan-amount": 9000, "purpose": "car"},
+            timeout=10,
+        )
+        unknown = httpx.post(
+            f"{live.url}/v1/score",
+            json={
+                "model": MODEL,
+                "entity": {"customer_id": 999999},
+                "inputs": {"loan_amount": 1, "purpose": "car"},
+            },
+            timeout=10,
+        )
+        overriding = httpx.post(
+            f"{live.url}/v1/score",
+            json={
+                "model": MODEL,
+                "entity": {"customer_id": 17},
+                "inputs": {"loan_amount": 1, "purpose": "car", "state": "NY"},
+            },
+            timeout=10,
+        )
+    finally:
+        stop_server(live)
+    assert canonical.status_code == 200, canonical.text
+    body = canonical.json()
+    row = table[table.customer_id == 17].assign(loan_amount=9000.0, purpose="car")[RAW]
+    expected = float(pipeline.predict_proba(row)[0, 1])
+    assert body["score"] == pytest.approx(expected, abs=1e-6)
+    assert body["decision"] == (
+        "accept" if expected >= 0.7 else "refer" if expected >= 0.4 else "decline"
+    )
+    assert body["rule"]["text"] and body["confidence"]["probability"] >= 0.5
+    assert body["model"] == {"name": MODEL, "version": 1}
+    assert body["entity"] == {"customer_id": 17}
+    assert hyphenated.status_code == 200 and hyphenated.json()["score"] == body["score"]
+    assert unknown.status_code == 404 and unknown.json()["code"] == "entity_not_found"
+    assert "999999" in unknown.json()["message"]
+    assert overriding.status_code == 422 and overriding.json()["errors"][0]["field"] == "state"
+
+
+def test_a_source_that_goes_down_is_a_503_naming_it(
+    tmp_path: Path, package_path: Path, postgres: PostgresServer, table: pd.DataFrame
+) -> None:
+    url = postgres.create()
+    engine = create_engine(url)
+    table.to_sql("customers", engine, index=False)
+    engine.dispose()
+    live = _serve(tmp_path, package_path, _customers(url, timeout_seconds=1, ttl_seconds=0))
+    request = {
+        "model": MODEL,
+        "entity": {"customer_id": 3},
+        "inputs": {"loan_amount": 900, "purpose": "car"},
+    }
+    try:
+        assert httpx.post(f"{live.url}/v1/score", json=request, timeout=10).status_code == 200
+        postgres.drop(url)  # the database disappears under the running server
+        down = httpx.post(f"{live.url}/v1/score", json=request, timeout=10)
+    finally:
+        stop_server(live)
+    assert down.status_code == 503, down.text
+    assert down.json()["code"] == "feature_source_unavailable"
+    assert "customers" in down.json()["message"]
+
+
+def test_a_slow_source_times_out_with_a_503(
+    tmp_path: Path, package_path: Path, postgres: PostgresServer
+) -> None:
+    url = postgres.create()
+    slow = {
+        "customers": {
+            "url": url,
+            "keys": ["customer_id"],
+            "query": "SELECT pg_sleep(3), '1980-01-01' AS date_of_birth, 10.0 AS account_balance,"
+            " 'NY' AS state WHERE CAST(:customer_id AS INTEGER) > 0",
+            "timeout_seconds": 0.5,
+        }
+    }
+    live = _serve(tmp_path, package_path, slow)
+    request = {
+        "model": MODEL,
+        "entity": {"customer_id": 3},
+        "inputs": {"loan_amount": 900, "purpose": "car"},
+    }
+    try:
+        began = time.monotonic()
+        answer = httpx.post(f"{live.url}/v1/score", json=request, timeout=10)
+        elapsed = time.monotonic() - began
+    finally:
+        stop_server(live)
+        postgres.drop(url)
+    assert answer.status_code == 503 and answer.json()["code"] == "feature_source_unavailable"
+    assert elapsed < 2.5
+
+
+def test_score_requests_are_checked(tmp_path: Path, package_path: Path, crm_url: str) -> None:
+    live = _serve(tmp_path, package_path, _customers(crm_url))
+    try:
+        post = lambda body: httpx.post(f"{live.url}/v1/score", content=body, timeout=10)  # noqa: E731
+        cases = {
+            b"not json": 400,
+            b"[1, 2]": 400,
+            b'{"model": "loan-by-customer"}': 400,
+            b'{"model": "loan-by-customer", "entity": {"client": 1}}': 422,
+            b'{"model": "nope", "entity": {"customer_id": 1}}': 404,
+            b'{"model": "loan-by-customer", "entity": {"customer_id": 1}, "extra": 1}': 400,
+        }
+        answers = {body: post(body) for body in cases}
+    finally:
+        stop_server(live)
+    for body, status in cases.items():
+        assert answers[body].status_code == status, (body, answers[body].text)
+    assert np.all([a.json()["success"] is False for a in answers.values()])
