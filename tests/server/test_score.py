@@ -25,6 +25,7 @@ from databases import PostgresServer
 from modelport.datasets import customer_loan_applications, customers
 from modelport.features import AgeFromDate
 from modelport.orchestrate import FieldSource, OrchestrationSpec
+from modelport.predlog import read_predictions
 from modelport.registry import Registry
 from modelport.settings import Settings
 
@@ -90,16 +91,20 @@ def crm_url(request: pytest.FixtureRequest, tmp_path: Path, table: pd.DataFrame)
         server.drop(url)
 
 
-def _serve(tmp_path: Path, package_path: Path, sources: dict[str, object]) -> LiveServer:
+def _serve(
+    tmp_path: Path,
+    package_path: Path,
+    sources: dict[str, object],
+    extra_env: dict[str, str] | None = None,
+) -> LiveServer:
     home = tmp_path / "home"
     registry = Registry.from_settings(Settings(home=home))
     registry.register(package_path, alias="production")
     registry.close()
     sources_file = tmp_path / "sources.yaml"
     sources_file.write_text(yaml.safe_dump(sources))
-    return start_server(
-        Deployment(home, None, registry), extra_env={"MODELPORT_SOURCES_FILE": str(sources_file)}
-    )
+    env = {"MODELPORT_SOURCES_FILE": str(sources_file), **(extra_env or {})}
+    return start_server(Deployment(home, None, registry), extra_env=env)
 
 
 def _customers(url: str, **extra: object) -> dict[str, object]:
@@ -109,7 +114,9 @@ def _customers(url: str, **extra: object) -> dict[str, object]:
 def test_score_by_customer_id_equals_the_pipeline_on_the_joined_row(
     tmp_path: Path, package_path: Path, pipeline: Pipeline, table: pd.DataFrame, crm_url: str
 ) -> None:
-    live = _serve(tmp_path, package_path, _customers(crm_url))
+    log_url = f"sqlite:///{tmp_path / 'predictions.db'}"
+    logging = {"MODELPORT_PREDICTION_LOG_ENABLED": "true", "MODELPORT_PREDICTION_LOG_URL": log_url}
+    live = _serve(tmp_path, package_path, _customers(crm_url), logging)
     try:
         canonical = httpx.post(
             f"{live.url}/v1/score",
@@ -160,6 +167,11 @@ def test_score_by_customer_id_equals_the_pipeline_on_the_joined_row(
     assert unknown.status_code == 404 and unknown.json()["code"] == "entity_not_found"
     assert "999999" in unknown.json()["message"]
     assert overriding.status_code == 422 and overriding.json()["errors"][0]["field"] == "state"
+    logged = read_predictions(log_url)
+    assert len(logged) == 2  # the two answered requests; refusals are not predictions
+    record = next(r for r in logged if r.request_id == canonical.headers["x-request-id"])
+    assert record.entity == {"customer_id": 17} and record.decision == body["decision"]
+    assert record.inputs["date_of_birth"] == table[table.customer_id == 17].date_of_birth.item()
 
 
 def test_a_source_that_goes_down_is_a_503_naming_it(
@@ -234,3 +246,39 @@ def test_score_requests_are_checked(tmp_path: Path, package_path: Path, crm_url:
     for body, status in cases.items():
         assert answers[body].status_code == status, (body, answers[body].text)
     assert np.all([a.json()["success"] is False for a in answers.values()])
+
+
+def test_cached_rows_expire_over_http(tmp_path: Path, package_path: Path, crm_url: str) -> None:
+    """A changed row is not seen while cached, and is seen once its TTL has passed; the
+    prediction log shows which balance each answer used."""
+    log_url = f"sqlite:///{tmp_path / 'predictions.db'}"
+    logging = {"MODELPORT_PREDICTION_LOG_ENABLED": "true", "MODELPORT_PREDICTION_LOG_URL": log_url}
+    live = _serve(tmp_path, package_path, _customers(crm_url, ttl_seconds=1.0), logging)
+    request = {
+        "model": MODEL,
+        "entity": {"customer_id": 8},
+        "inputs": {"loan_amount": 900, "purpose": "car"},
+    }
+    ids = []
+    try:
+        ids.append(
+            httpx.post(f"{live.url}/v1/score", json=request, timeout=10).headers["x-request-id"]
+        )
+        engine = create_engine(crm_url)
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "UPDATE customers SET account_balance = 123.0 WHERE customer_id = 8"
+            )
+        engine.dispose()
+        ids.append(
+            httpx.post(f"{live.url}/v1/score", json=request, timeout=10).headers["x-request-id"]
+        )
+        time.sleep(1.2)
+        ids.append(
+            httpx.post(f"{live.url}/v1/score", json=request, timeout=10).headers["x-request-id"]
+        )
+    finally:
+        stop_server(live)
+    balance = {r.request_id: r.inputs["account_balance"] for r in read_predictions(log_url)}
+    assert balance[ids[0]] == balance[ids[1]] != 123.0  # the second answer came from the cache
+    assert balance[ids[2]] == 123.0  # after the TTL the change is seen

@@ -26,6 +26,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from modelport.orchestrate import Enricher, EnrichmentCache, SqlSource, load_bindings
+from modelport.predlog import PredictionLogSettings, open_prediction_log
 from modelport.server.context import RequestContextMiddleware, RequestObserver
 from modelport.server.errors import install_error_handlers
 from modelport.server.logs import AccessLog, configure_logging
@@ -37,6 +38,7 @@ from modelport.server.metrics import (
 )
 from modelport.server.openapi import ModelDocs
 from modelport.server.predict import ROUTE_KEY, PredictEndpoint, match_predict
+from modelport.server.predictions import PredictionLogObserver
 from modelport.server.routes import add_routes
 from modelport.server.score import add_score_route
 from modelport.serving import ServingService
@@ -101,6 +103,10 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     access_log = AccessLog() if settings.access_log else None
     if access_log is not None:
         observers.append(access_log)
+    # its own settings (MODELPORT_PREDICTION_LOG_*): see docs/prediction-log.md
+    prediction_log = open_prediction_log(PredictionLogSettings(), settings.resolved_database_url)
+    if prediction_log is not None:
+        observers.append(PredictionLogObserver(prediction_log))
     policy = BatchPolicy(
         max_rows=settings.batch_max_rows,
         max_wait=settings.batch_max_wait_ms / 1000,
@@ -116,6 +122,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         finally:
             await to_thread.run_sync(service.stop)
             enricher.close()
+            if prediction_log is not None:  # flushes: every answered record is written
+                await to_thread.run_sync(prediction_log.close)
             executor.shutdown(wait=False)
             forget_this_process()
             if access_log is not None:
@@ -137,7 +145,9 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     install_error_handlers(api)
     add_routes(api, service)
     enricher = _enricher(settings)
-    add_score_route(api, service, enricher, settings.max_body_bytes)
+    add_score_route(
+        api, service, enricher, settings.max_body_bytes, keep_scored=prediction_log is not None
+    )
     if settings.admin_api:
         # imported only when on: the gates pull in scikit-learn's metrics (~80 MB a worker)
         from modelport.server.admin import add_admin_routes
@@ -151,6 +161,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             return Response(body, media_type=CONTENT_TYPE)
 
     predict = PredictEndpoint(service, batchers, settings.max_body_bytes, settings.max_records)
+    predict.keep_scored = prediction_log is not None
     return ModelportApp(api, predict, observers)
 
 

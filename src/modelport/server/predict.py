@@ -32,9 +32,17 @@ from modelport.server.errors import (
 from modelport.serving import LoadedModel, ServingService, parse_records, version_number
 from modelport.serving.batching import Batchers
 
-__all__ = ["MODEL_HEADER", "MODEL_KEY", "PredictEndpoint", "PredictRoute", "match_predict"]
+__all__ = [
+    "MODEL_HEADER",
+    "MODEL_KEY",
+    "SCORED_KEY",
+    "PredictEndpoint",
+    "PredictRoute",
+    "match_predict",
+]
 
 MODEL_HEADER = "x-model-version"  # "<name>:<version>" of the version that answered
+SCORED_KEY = "modelport.scored"  # scope key: (inputs, outputs, entity), for the prediction log
 MODEL_KEY = "modelport.model"  # scope key: the LoadedModel that answered, for logs and metrics
 ROUTE_KEY = "modelport.predict"  # scope key: the matched PredictRoute
 _PREFIX = "/v1/models/"
@@ -74,6 +82,7 @@ class PredictEndpoint:
         self.batchers = batchers
         self.max_body_bytes = max_body_bytes
         self.max_records = max_records
+        self.keep_scored = False  # the prediction log is on: leave what was scored on the scope
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route: PredictRoute = scope[ROUTE_KEY]
@@ -94,6 +103,8 @@ class PredictEndpoint:
             scope[MODEL_KEY] = model
             records = parse_records(body, self.max_records)
             predictions = await self.batchers.for_model(model).predict(records.items)
+            if self.keep_scored:
+                scope[SCORED_KEY] = (records.items, predictions, None)
         except InvalidInput as exc:
             headers = {} if model is None else {MODEL_HEADER: _label(model)}
             await _refuse(scope, send, modelport_refusal(exc, headers))

@@ -24,6 +24,8 @@ from starlette.responses import Response
 from modelport.errors import FieldError, InvalidInput, MalformedRequest, PayloadTooLarge
 from modelport.orchestrate import Enricher, assemble
 from modelport.server.errors import json_response
+from modelport.server.predict import MODEL_KEY
+from modelport.server.predictions import scored
 from modelport.serving import ServingService
 
 __all__ = ["add_score_route", "read_score_request"]
@@ -32,7 +34,11 @@ _HYPHENATED_MODEL = "model-id"
 
 
 def add_score_route(
-    app: FastAPI, service: ServingService, enricher: Enricher, max_body_bytes: int
+    app: FastAPI,
+    service: ServingService,
+    enricher: Enricher,
+    max_body_bytes: int,
+    keep_scored: bool = False,
 ) -> None:
     @app.post(
         "/v1/score",
@@ -48,9 +54,12 @@ def add_score_route(
         if len(body) > max_body_bytes:
             raise PayloadTooLarge(f"the body exceeds {max_body_bytes} bytes")
         name, alias, entity, inputs = read_score_request(body)
-        answer = await to_thread.run_sync(
+        answer, record = await to_thread.run_sync(
             score_entity, service, enricher, name, alias, entity, inputs
         )
+        request.scope[MODEL_KEY] = answer.pop("_model")
+        if keep_scored:
+            scored(request.scope, [record], [answer["prediction"]], answer["entity"])
         version = f"{answer['model']['name']}:{answer['model']['version']}"
         return json_response(answer, headers={"x-model-version": version})
 
@@ -90,8 +99,9 @@ def score_entity(
     alias: str | None,
     entity: dict[str, Any],
     inputs: dict[str, Any],
-) -> dict[str, Any]:
-    """Look up, derive, score and decide for one entity (blocking: run it in a thread)."""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The answer for one entity and the record it scored (after enrichment): look up,
+    derive, score, decide. Blocking: run it in a thread."""
     model = service.find(name, alias, None)
     spec = model.orchestration
     if spec is None:
@@ -111,7 +121,7 @@ def score_entity(
         )
     records = assemble(spec, enricher, [entity], [inputs])
     prediction = model.predict(records)[0]
-    return {
+    answer = {
         "success": True,
         "model": {"name": model.name, "version": model.version},
         "entity": entity,
@@ -120,7 +130,9 @@ def score_entity(
         "rule": prediction.get("rule"),
         "confidence": prediction.get("confidence"),
         "prediction": prediction,
+        "_model": model,  # for the scope (metrics, logs): taken out before answering
     }
+    return answer, records[0]
 
 
 def _text(value: Any, field: str) -> str:
