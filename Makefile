@@ -39,7 +39,12 @@ demo: $(VENV)/.installed
 	@echo "    -H 'Content-Type: application/json' \\"
 	@echo "    -d '$$(cat examples/loan_approval/request.json)'"
 	@echo
-	MODELPORT_HOME=$(DEMO_HOME) $(BIN)/modelport serve --host $(HOST) --port $(PORT)
+	@echo "  curl -s -X POST http://$(HOST):$(PORT)/v1/score \\"
+	@echo "    -H 'Content-Type: application/json' \\"
+	@echo "    -d '$$(cat examples/loan_approval/score.json)'"
+	@echo
+	MODELPORT_HOME=$(DEMO_HOME) MODELPORT_SOURCES_FILE=$(DEMO_HOME)/demo-crm/sources.yaml \
+		$(BIN)/modelport serve --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests examples benchmarks

@@ -338,8 +338,9 @@ def machine_header(args: argparse.Namespace, wrk_bin: str, minutes: float) -> li
         "The same fitted pipeline everywhere (RandomForest, 100 trees, depth 12, 20,000 "
         "synthetic loan applications, missing values imputed inside the pipeline): modelport "
         "and the bare app run its ONNX graph from the modelport package, the peers the "
-        "scikit-learn pipeline saved with joblib. Records are JSON objects as in "
-        "`examples/loan_approval/request.json` (null for missing values); each system gets "
+        "scikit-learn pipeline saved with joblib. Records are JSON objects of the 13 "
+        "application fields of `modelport.datasets.loan_applications` (null for missing "
+        "values); each system gets "
         "them in its own request format (MLflow `dataframe_records`, MLServer V2 with the "
         "pandas codec asking for `predict_proba`, BentoML a records-oriented DataFrame) and "
         "answers class probabilities for every record.",

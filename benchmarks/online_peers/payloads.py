@@ -1,7 +1,7 @@
 """Request bodies in each system's own format, and reading the probabilities back.
 
 Records are plain JSON objects (``null`` for a missing value, a JSON boolean for
-``has_cosigner``), as in ``examples/loan_approval/request.json``. Formats:
+``has_cosigner``) of ``modelport.datasets.loan_applications``' fields. Formats:
 
 * ``records``: one object, or a list of objects (modelport, the bare app, Flask);
 * ``mlflow``: ``{"dataframe_records": [...]}`` for ``/invocations``;
