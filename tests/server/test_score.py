@@ -277,8 +277,11 @@ def test_cached_rows_expire_over_http(tmp_path: Path, package_path: Path, crm_ur
         ids.append(
             httpx.post(f"{live.url}/v1/score", json=request, timeout=10).headers["x-request-id"]
         )
+        metrics = httpx.get(f"{live.url}/metrics", timeout=10).text
     finally:
         stop_server(live)
     balance = {r.request_id: r.inputs["account_balance"] for r in read_predictions(log_url)}
     assert balance[ids[0]] == balance[ids[1]] != 123.0  # the second answer came from the cache
     assert balance[ids[2]] == 123.0  # after the TTL the change is seen
+    assert 'modelport_enrichment_cache_lookups_total{result="hit"} 1.0' in metrics
+    assert 'modelport_enrichment_cache_lookups_total{result="miss"} 2.0' in metrics

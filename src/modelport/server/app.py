@@ -145,6 +145,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     install_error_handlers(api)
     add_routes(api, service)
     enricher = _enricher(settings)
+    if metrics is not None:
+        metrics.watch_cache(enricher.cache)
     add_score_route(
         api, service, enricher, settings.max_body_bytes, keep_scored=prediction_log is not None
     )

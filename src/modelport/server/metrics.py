@@ -8,6 +8,8 @@
     modelport_model_loaded{model,version}                 1 while the version is loaded
     modelport_model_memory_bytes{model,version}           resident memory the version took
     modelport_model_load_seconds{model,version}           time to load, verify and warm it
+    modelport_enrichment_cache_lookups_total{result}      /v1/score source rows: hit or miss
+    modelport_enrichment_cache_evictions_total            rows dropped to keep the cache bounded
 
 Predict requests that never reached a model (an unknown name, a malformed body before
 the model was resolved) are counted with empty ``model`` and ``version`` labels, so a
@@ -40,6 +42,7 @@ from prometheus_client import (
 )
 from starlette.types import Scope
 
+from modelport.orchestrate.cache import CacheStats, EnrichmentCache
 from modelport.server.errors import ERROR_CODE_KEY
 from modelport.server.predict import MODEL_KEY, ROUTE_KEY
 from modelport.serving.batching import BatchStats
@@ -76,6 +79,14 @@ BATCH_ROWS = Histogram(
 BATCH_REQUESTS = Histogram(
     "modelport_batch_requests", "Requests scored per runtime call", _LABELS, buckets=_SIZE_BUCKETS
 )
+CACHE_LOOKUPS = Counter(
+    "modelport_enrichment_cache_lookups",
+    "Feature-source rows looked up in the enrichment cache, by result (hit or miss)",
+    ["result"],
+)
+CACHE_EVICTIONS = Counter(
+    "modelport_enrichment_cache_evictions", "Rows the enrichment cache dropped to stay bounded"
+)
 LOADED = Gauge(
     "modelport_model_loaded", "1 while the version is loaded", _LABELS, multiprocess_mode="livemax"
 )
@@ -110,6 +121,12 @@ class ServerMetrics:
         self._batch_children: dict[tuple[str, int], tuple[Any, Any]] = {}
         self._folding = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._cache: EnrichmentCache | None = None
+        self._cache_seen = CacheStats(0, 0, 0, 0)
+
+    def watch_cache(self, cache: EnrichmentCache) -> None:
+        """Report ``cache``'s hits, misses and evictions (folded in with the rest)."""
+        self._cache = cache
 
     def request(self, scope: Scope, status: int, seconds: float) -> None:
         """A request observer (see :mod:`modelport.server.context`): predict requests only."""
@@ -150,6 +167,17 @@ class ServerMetrics:
                 histograms = self._batch_histograms(model)
                 histograms[0].observe(rows)
                 histograms[1].observe(requests)
+            if self._cache is not None:
+                self._fold_cache(self._cache.stats())
+
+    def _fold_cache(self, now: CacheStats) -> None:
+        seen, self._cache_seen = self._cache_seen, now
+        if now.hits > seen.hits:
+            CACHE_LOOKUPS.labels("hit").inc(now.hits - seen.hits)
+        if now.misses > seen.misses:
+            CACHE_LOOKUPS.labels("miss").inc(now.misses - seen.misses)
+        if now.evictions > seen.evictions:
+            CACHE_EVICTIONS.inc(now.evictions - seen.evictions)
 
     def _fold_requests(
         self, model: LoadedModel | None, status: int, code: str | None, latencies: list[float]
