@@ -25,6 +25,7 @@ import pyarrow as pa
 from modelport.batch.columns import validator_columns
 from modelport.contract import ExtraFieldPolicy, Validated, Validator
 from modelport.errors import BatchError, FieldError
+from modelport.runtime.scorer import InputSteps
 
 __all__ = ["ArrowChunk", "Checked", "Chunk", "RecordsChunk", "Reject"]
 
@@ -76,6 +77,11 @@ class Chunk(ABC):
     def carried(self, names: Sequence[str], rows: np.ndarray) -> list[pa.ChunkedArray | pa.Array]:
         """The ``names`` columns at chunk positions ``rows``, in that order."""
 
+    @abstractmethod
+    def prepared(self, steps: InputSteps, carry: Sequence[str]) -> Chunk:
+        """The chunk after the package's pre-steps (sources replaced by what they make,
+        except sources that are also carried)."""
+
 
 def _shift(errors: list[FieldError], record: int) -> list[FieldError]:
     return [FieldError(record, e.field, e.reason) for e in errors]
@@ -114,6 +120,23 @@ class ArrowChunk(Chunk):
             for p, row in zip(positions, rows, strict=True)
         ]
         return Checked(validated, validated.accepted, rejects)
+
+    def prepared(self, steps: InputSteps, carry: Sequence[str]) -> ArrowChunk:
+        names = self.table.column_names
+        given = {
+            n: self.table.column(n).to_numpy(zero_copy_only=False)
+            for n in steps.inputs
+            if n in names
+        }
+        derived = steps.columns(given)
+        table = self.table.drop_columns([n for n in given if n not in derived and n not in carry])
+        for name in steps.outputs:
+            column = pa.array(np.asarray(derived[name], dtype=np.float64), from_pandas=True)
+            if name in table.column_names:
+                table = table.set_column(table.column_names.index(name), name, column)
+            else:
+                table = table.append_column(name, column)
+        return ArrowChunk(table, self.start, self.lenient)
 
     def carried(self, names: Sequence[str], rows: np.ndarray) -> list[pa.ChunkedArray | pa.Array]:
         if not names:
@@ -176,6 +199,15 @@ class RecordsChunk(Chunk):
             record = self.start + p
             rejects.append(Reject(record, _shift(refused[p], record), row, self._line(p)))
         return Checked(validated, accepted, rejects)
+
+    def prepared(self, steps: InputSteps, carry: Sequence[str]) -> RecordsChunk:
+        # a carried source keeps its value next to what the steps make from it
+        kept = [n for n in steps.inputs if n in carry]
+        values = steps.records(self.values)
+        for before, after in zip(self.values, values, strict=True):
+            if isinstance(before, dict) and isinstance(after, dict):
+                after.update({n: before[n] for n in kept if n in before})
+        return RecordsChunk(values, self.start, self.lines)
 
     def carried(self, names: Sequence[str], rows: np.ndarray) -> list[pa.ChunkedArray | pa.Array]:
         arrays: list[pa.ChunkedArray | pa.Array] = []

@@ -23,7 +23,7 @@ from modelport.batch.formats import COMPRESSIONS, Format, resolve_format
 from modelport.batch.readers import Reader, open_reader
 from modelport.batch.score import prediction_schema, score_chunk
 from modelport.batch.writers import OutputSchema, RejectsWriter, open_writer
-from modelport.contract import Contract, ExtraFieldPolicy
+from modelport.contract import ExtraFieldPolicy
 from modelport.errors import BatchError
 from modelport.package import Package, load_scorer
 from modelport.runtime import Scorer
@@ -131,7 +131,7 @@ def score_file(
     predictions = prediction_schema(scorer)
 
     with open_reader(source, in_format) as reader:
-        columns = _plan_columns(reader, scorer.contract, carry, ignore_extra)
+        columns = _plan_columns(reader, scorer, carry, ignore_extra)
         output_schema = OutputSchema(reader.schema, carry, leading, predictions)
         total = reader.total_rows
         read = scored = rejected = 0
@@ -225,12 +225,18 @@ def _check_record_column(name: str | None, carry: list[str], scorer: Scorer) -> 
 
 
 def _plan_columns(
-    reader: Reader, contract: Contract, carry: list[str], ignore_extra: bool
+    reader: Reader, scorer: Scorer, carry: list[str], ignore_extra: bool
 ) -> list[str] | None:
     """Check the input's columns against the contract; the columns to read (``None``: all).
 
     Only formats with a header or schema are checked here; JSON Lines is checked per line.
+    With pre-steps, the input holds what they read (``date_of_birth``), not what they make
+    (``age``).
     """
+    contract = scorer.contract
+    steps = scorer.pre_steps
+    made = set(steps.outputs) if steps is not None else set()
+    read = list(steps.inputs) if steps is not None else []
     schema = reader.schema
     if schema is None:
         return None
@@ -244,12 +250,13 @@ def _plan_columns(
         raise BatchError(
             f"{reader.path} has no column {', '.join(map(repr, missing_carry))} to carry"
         )
-    required = [f.name for f in contract.fields if f.required and f.name not in present]
+    required = [f.name for f in contract.fields if f.required and f.name not in present | made]
+    required += [n for n in read if n not in present]
     if required:
         raise BatchError(
             f"{reader.path} lacks the columns of required fields: {', '.join(required)}"
         )
-    fields = set(contract.names)
+    fields = set(contract.names) | set(read)
     extras = [n for n in names if n not in fields and n not in carry]
     if not extras:
         return None

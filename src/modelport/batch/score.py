@@ -71,6 +71,8 @@ def score_chunk(
     (computed when not given).
     """
     schema = schema or prediction_schema(scorer)
+    if scorer.pre_steps is not None:
+        chunk = chunk.prepared(scorer.pre_steps, carry)
     checked = chunk.check(scorer.validator, carry=carry, ignore_extra=ignore_extra)
     prediction = scorer.score_validated(checked.validated)
     arrays = [*chunk.carried(carry, checked.accepted), *_prediction_arrays(prediction, schema)]

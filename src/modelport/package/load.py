@@ -125,6 +125,14 @@ class PreStepInputs:
         self.steps = steps
         self._dropped = set(steps.dropped)
 
+    @property
+    def inputs(self) -> list[str]:
+        return self.steps.inputs
+
+    @property
+    def outputs(self) -> list[str]:
+        return self.steps.outputs
+
     def columns(self, columns: Mapping[str, Any]) -> dict[str, Any]:
         present = dict(columns)
         for name in self.steps.inputs:

@@ -52,6 +52,16 @@ def is_safe_native_type(name: str) -> bool:
 class InputSteps(Protocol):
     """Steps run on the raw inputs before validation (see ``modelport.features.presteps``)."""
 
+    @property
+    def inputs(self) -> list[str]:
+        """Columns callers send for the steps (e.g. ``date_of_birth``)."""
+        ...
+
+    @property
+    def outputs(self) -> list[str]:
+        """Contract fields the steps make (e.g. ``age``): callers do not send them."""
+        ...
+
     def records(self, records: Sequence[Any]) -> list[Any]: ...
 
     def columns(self, columns: Mapping[str, Any]) -> dict[str, Any]: ...
