@@ -6,7 +6,7 @@ DEMO_HOME ?= $(CURDIR)/.demo
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test lint typecheck pytest postgres install dev clean bench-online
+.PHONY: demo test lint typecheck pytest postgres install dev clean bench-online bench-orchestrated
 
 # The registry and serving tests run on SQLite and on PostgreSQL. By default `make pytest`
 # sets up a local server first (`make postgres`: apt-get, root); point this variable at
@@ -66,6 +66,12 @@ test: lint typecheck pytest
 # Installs wrk (apt-get) and each peer into benchmarks/.work/venvs on first use.
 bench-online: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/online.py
+
+# POST /v1/score by customer id on SQLite and PostgreSQL, cache warm and cold, against
+# predict with the joined record; writes benchmarks/results/orchestrated.md. Needs the
+# PostgreSQL of `make postgres` (or MODELPORT_TEST_POSTGRES_URL) and wrk (apt-get).
+bench-orchestrated: $(VENV)/.installed-dev $(if $(filter $(DEFAULT_POSTGRES_URL),$(MODELPORT_TEST_POSTGRES_URL)),postgres)
+	$(BIN)/python benchmarks/orchestrated.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache
