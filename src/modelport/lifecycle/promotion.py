@@ -28,6 +28,7 @@ from modelport.lifecycle.gates import (
     integrity_gate,
     requirement_gates,
 )
+from modelport.package.load import Package
 from modelport.registry import ModelRef, ModelVersion, Registry
 from modelport.registry.audit import Action, AuditEvent, Outcome, default_actor
 
@@ -195,27 +196,35 @@ def _run_gates(
                 + "): give --test-data PATH --target COLUMN, or name one in the alias's policy",
             )
         else:
-            yield from _metric_gates(package, current_package, label, policy)
+            yield from _metric_gates(
+                package, current_package, label, policy, policy.test_data, policy.target
+            )
     if current_package is not None:
         yield compatibility_gate(current_package, package, label, policy)
 
 
 def _metric_gates(
-    package: Any, current_package: Any, label: str, policy: GatePolicy
+    package: Package,
+    current_package: Package | None,
+    label: str,
+    policy: GatePolicy,
+    test_data: str,
+    target: str,
 ) -> Iterable[GateResult]:
-    assert policy.test_data is not None and policy.target is not None
     try:
-        data = read_test_data(policy.test_data)
-        candidate: Evaluation = evaluate(package, data, policy.target)
+        data = read_test_data(test_data)
+        candidate: Evaluation = evaluate(package, data, target)
     except ModelportError as exc:
         yield GateResult("test data", False, str(exc))
         return
     yield from requirement_gates(candidate, policy)
-    if policy.no_worse_than_current and current_package is None:
+    if not policy.no_worse_than_current:
+        return
+    if current_package is None:
         yield GateResult("no worse than current", True, "no other version holds the alias yet")
-    elif policy.no_worse_than_current:
+    else:
         try:
-            current = evaluate(current_package, data, policy.target)
+            current = evaluate(current_package, data, target)
         except ModelportError as exc:
             yield GateResult(f"no worse than {label}", False, f"{label} cannot be scored: {exc}")
             return

@@ -13,10 +13,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from modelport.errors import GatedAlias
 from modelport.registry.audit import Action, record_event
 from modelport.registry.schema import PolicyRow
 
-__all__ = ["ALL_MODELS", "policies_for", "store_policy"]
+__all__ = ["ALL_MODELS", "policies_for", "refuse_if_gated", "store_policy"]
 
 ALL_MODELS = "*"
 
@@ -55,3 +56,12 @@ def store_policy(
         alias=alias,
         detail={"policy": policy},
     )
+
+
+def refuse_if_gated(session: Session, name: str, alias: str) -> None:
+    """A policy's gates cannot be skipped by moving the alias directly."""
+    if policies_for(session, name, alias):
+        raise GatedAlias(
+            f"{name}@{alias} has a gate policy: move it with `modelport promote {name} VERSION "
+            f"--to {alias}` (or `modelport rollback`); a direct move needs --force"
+        )

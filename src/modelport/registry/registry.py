@@ -19,7 +19,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from modelport.errors import GatedAlias, InUse, ModelNotFound, RegistryError
+from modelport.errors import InUse, ModelNotFound, RegistryError
 from modelport.package.load import Package
 from modelport.package.manifest import Manifest, check_name
 from modelport.registry.audit import (
@@ -33,7 +33,7 @@ from modelport.registry.audit import (
 )
 from modelport.registry.database import WRITE_OPTION, create_registry_engine, database_errors
 from modelport.registry.migrate import upgrade_to_head
-from modelport.registry.policies import ALL_MODELS, policies_for, store_policy
+from modelport.registry.policies import ALL_MODELS, policies_for, refuse_if_gated, store_policy
 from modelport.registry.queries import (
     ANY_REVISION,
     alias_row,
@@ -176,7 +176,7 @@ class Registry:
             model = model_or_raise(session, name)
             row = version_or_raise(session, model, version)
             if action is Action.ALIAS and not (detail or {}).get("forced"):
-                _refuse_if_gated(session, model.name, alias)
+                refuse_if_gated(session, model.name, alias)
             previous, revision = point_alias(
                 session, model, alias, row.version, expect_revision=expect_revision
             )
@@ -428,7 +428,7 @@ class Registry:
             event["already_registered"] = True
         previous = None
         if alias is not None:
-            _refuse_if_gated(session, model.name, alias)
+            refuse_if_gated(session, model.name, alias)
             previous, revision = point_alias(session, model, alias, row.version)
             event["revision"] = revision
         if alias is not None or not event.get("already_registered"):
@@ -499,12 +499,3 @@ class Registry:
                 )
             )
         return assembled
-
-
-def _refuse_if_gated(session: Session, name: str, alias: str) -> None:
-    """A policy's gates cannot be skipped by moving the alias directly."""
-    if policies_for(session, name, alias):
-        raise GatedAlias(
-            f"{name}@{alias} has a gate policy: move it with `modelport promote {name} VERSION "
-            f"--to {alias}` (or `modelport rollback`); a direct move needs --force"
-        )
