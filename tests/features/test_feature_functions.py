@@ -193,6 +193,33 @@ def test_age_years_reads_every_date_form_and_missing_gives_nan() -> None:
         age_years(["1990-01-01"], "not a date")
 
 
+def test_age_years_reads_small_and_large_arrays_alike() -> None:
+    """Short arrays are read one by one, long ones vectorised: the answers must not differ."""
+    values = [
+        "1990-06-15",
+        " 1990-06-15T23:59:00+05:00 ",
+        "19900615",
+        "1600-06-01",
+        dt.date(1990, 6, 15),
+        pd.Timestamp("1990-06-15 01:00", tz="UTC"),
+        None,
+        math.nan,
+        "not a date",
+        "1990-02-30",
+        "",
+        42,
+    ]
+    at = dt.date(2020, 6, 15)
+    small = age_years(pd.Series(values, dtype=object), at)
+    large = age_years(pd.Series(values * 20, dtype=object), at)
+    strings = [v for v in values if isinstance(v, str)]
+    np.testing.assert_array_equal(np.tile(small, 20), large)
+    np.testing.assert_array_equal(
+        np.tile(age_years(strings, at), 20), age_years(np.array(strings * 20), at)
+    )
+    assert small[:4].tolist() == [30.0, 30.0, 30.0, 420.0]
+
+
 def test_age_years_defaults_to_today_utc() -> None:
     today = today_utc()
     born = dt.date(1980, 1, 1)

@@ -92,7 +92,10 @@ def test_serve_with_two_workers(
         assert log.read_text().count("Started server process") == 2
         # Metrics are shared between the workers: any scrape counts every request (a
         # worker folds its numbers in five times a second).
-        counted = 'modelport_requests_total{model="loan-approval",status="200",version="1"} 64.0'
+        counted = (
+            'modelport_requests_total{endpoint="predict",model="loan-approval",status="200",'
+            'version="1"} 64.0'
+        )
         scrape = ""
         deadline = time.monotonic() + 5
         while counted not in scrape and time.monotonic() < deadline:

@@ -42,24 +42,34 @@ def test_requests_errors_latency_and_batches_are_counted(
     def delta(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
 
-    v1 = {"model": MODEL, "version": "1"}
+    v1 = {"endpoint": "predict", "model": MODEL, "version": "1"}
+    batched = {"model": MODEL, "version": "1"}
     assert delta("modelport_requests_total", status="200", **v1) == 8
     assert delta("modelport_requests_total", status="422", **v1) == 1
     assert delta("modelport_requests_total", status="400", **v1) == 1
     assert delta("modelport_errors_total", code="invalid_input", **v1) == 1
     assert delta("modelport_errors_total", code="malformed_request", **v1) == 1
     # An unknown model is counted without its name: clients cannot invent series.
-    assert delta("modelport_errors_total", code="model_not_found", model="", version="") == 1
+    assert (
+        delta(
+            "modelport_errors_total",
+            code="model_not_found",
+            endpoint="predict",
+            model="",
+            version="",
+        )
+        == 1
+    )
     assert not any("no-such-model" in str(key) for key in after)
     assert delta("modelport_request_duration_seconds_count", **v1) == 10
     assert delta("modelport_request_duration_seconds_sum", **v1) > 0
     # Sequential requests: one runtime call each; the 3-record body is one call of 3 rows.
     # The malformed body never reached the batcher.
-    assert delta("modelport_batch_rows_count", **v1) == 9
-    assert delta("modelport_batch_rows_sum", **v1) == 7 + 3 + 1
-    assert value(after, "modelport_model_loaded", **v1) == 1
-    assert value(after, "modelport_model_memory_bytes", **v1) > 1_000_000
-    assert value(after, "modelport_model_load_seconds", **v1) > 0
+    assert delta("modelport_batch_rows_count", **batched) == 9
+    assert delta("modelport_batch_rows_sum", **batched) == 7 + 3 + 1
+    assert value(after, "modelport_model_loaded", **batched) == 1
+    assert value(after, "modelport_model_memory_bytes", **batched) > 1_000_000
+    assert value(after, "modelport_model_load_seconds", **batched) > 0
 
 
 def test_operations_routes_are_not_counted_as_predictions(client: httpx.Client) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -285,3 +286,53 @@ def test_cached_rows_expire_over_http(tmp_path: Path, package_path: Path, crm_ur
     assert balance[ids[2]] == 123.0  # after the TTL the change is seen
     assert 'modelport_enrichment_cache_lookups_total{result="hit"} 1.0' in metrics
     assert 'modelport_enrichment_cache_lookups_total{result="miss"} 2.0' in metrics
+
+
+def test_concurrent_scores_are_right_counted_and_documented(
+    tmp_path: Path, package_path: Path, pipeline: Pipeline, table: pd.DataFrame, crm_url: str
+) -> None:
+    """Thirty-two clients at once, every customer a cache miss: each answer is still its own
+    customer's (misses are fetched together, records scored in shared batches)."""
+    live = _serve(tmp_path, package_path, _customers(crm_url))
+    ids = list(range(40, 72))
+    amounts = {i: 500.0 + 137 * i for i in ids}
+
+    def score(customer: int) -> httpx.Response:
+        body = {
+            "model": MODEL,
+            "entity": {"customer_id": customer},
+            "inputs": {"loan_amount": amounts[customer], "purpose": "car"},
+        }
+        return httpx.post(f"{live.url}/v1/score", json=body, timeout=10)
+
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            answers = dict(zip(ids, pool.map(score, ids), strict=True))
+        metrics = httpx.get(f"{live.url}/metrics", timeout=10).text
+        document = httpx.get(f"{live.url}/openapi.json", timeout=10).json()
+    finally:
+        stop_server(live)
+    assert {a.status_code for a in answers.values()} == {200}
+    rows = table.set_index("customer_id").loc[ids].reset_index()
+    rows = rows.assign(loan_amount=[amounts[i] for i in ids], purpose="car")
+    expected = pipeline.predict_proba(rows[RAW])[:, 1]
+    got = [answers[i].json()["score"] for i in ids]
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert [answers[i].json()["entity"] for i in ids] == [{"customer_id": i} for i in ids]
+    counted = (
+        f'modelport_requests_total{{endpoint="score",model="{MODEL}",status="200",version="1"}}'
+        " 32.0"
+    )
+    assert counted in metrics
+    assert 'modelport_enrichment_cache_lookups_total{result="miss"} 32.0' in metrics
+    score_doc = document["paths"]["/v1/score"]["post"]
+    assert score_doc["requestBody"]["content"]["application/json"]["schema"]["required"] == [
+        "model",
+        "entity",
+    ]
+    assert {"404", "422", "503"} <= set(score_doc["responses"])
+    # the model's record as callers send it: the date of birth its pre-step reads, not age
+    record = document["components"]["schemas"][f"{MODEL}.v1.Record"]
+    assert record["properties"]["date_of_birth"]["format"] == "date"
+    assert "age" not in record["properties"]
+    assert "date_of_birth" in record["required"]

@@ -168,6 +168,25 @@ class PreSteps:
         made = set(self.outputs)
         return [s.column for s in self.steps if s.drop and s.column not in made]
 
+    def request_schema(self, contract_schema: Mapping[str, Any]) -> dict[str, Any]:
+        """The JSON Schema of a record as callers send it: the contract's, with the columns
+        the steps make replaced by the date columns they read (required if an output was)."""
+        made = set(self.outputs)
+        properties = {k: v for k, v in contract_schema["properties"].items() if k not in made}
+        required = [name for name in contract_schema["required"] if name not in made]
+        for step in self.steps:
+            if step.column in properties:
+                continue  # kept (drop: false), and already in the contract
+            makes = ", ".join(step.outputs)
+            properties[step.column] = {
+                "type": "string",
+                "format": "date",
+                "description": f"Read by the pre-step {step.step} (makes {makes})",
+            }
+            if any(o in contract_schema["required"] for o in step.outputs):
+                required.append(step.column)
+        return {**contract_schema, "properties": properties, "required": required}
+
     def apply_columns(
         self, columns: Mapping[str, Any], *, now: dt.date | None = None
     ) -> dict[str, Any]:

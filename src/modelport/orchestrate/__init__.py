@@ -1,8 +1,9 @@
 """Orchestration: score an entity by id. Feature sources bound at deployment, the
 enrichment cache in front of them. See ``docs/orchestration.md`` (in progress)."""
 
-from modelport.orchestrate.assemble import assemble
+from modelport.orchestrate.assemble import assemble, assemble_async
 from modelport.orchestrate.cache import CacheStats, EnrichmentCache
+from modelport.orchestrate.coalesce import CoalescingEnricher
 from modelport.orchestrate.config import load_bindings
 from modelport.orchestrate.enrich import Enricher
 from modelport.orchestrate.sources import EntityKey, SourceBinding, SqlSource, entity_key
@@ -10,6 +11,7 @@ from modelport.orchestrate.spec import FieldSource, OrchestrationSpec
 
 __all__ = [
     "CacheStats",
+    "CoalescingEnricher",
     "Enricher",
     "EnrichmentCache",
     "EntityKey",
@@ -18,6 +20,7 @@ __all__ = [
     "SourceBinding",
     "SqlSource",
     "assemble",
+    "assemble_async",
     "entity_key",
     "load_bindings",
 ]

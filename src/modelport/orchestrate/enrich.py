@@ -4,18 +4,47 @@ One call serves one request or one batch chunk: for every source, the cached row
 then one fetch for all the keys the cache did not have. An entity a source does not know
 is an :class:`~modelport.errors.EntityNotFound` naming the entity and the source, never a
 row filled with defaults.
+
+:meth:`Enricher.rows` fetches in the calling thread (batch jobs); the server goes through
+:class:`~modelport.orchestrate.coalesce.CoalescingEnricher`, which takes the same
+:meth:`Enricher.lookup` and :meth:`Lookup.rows` steps but groups concurrent misses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from modelport.errors import EntityNotFound
 from modelport.orchestrate.cache import EnrichmentCache
-from modelport.orchestrate.sources import SqlSource, entity_key
+from modelport.orchestrate.sources import EntityKey, SqlSource, entity_key
 
-__all__ = ["Enricher"]
+__all__ = ["Enricher", "Lookup"]
+
+Row = dict[str, Any]
+
+
+@dataclass(slots=True)
+class Lookup:
+    """One source's rows for a list of entities: what the cache had, and what to fetch."""
+
+    source: SqlSource
+    keys: list[EntityKey]  # one per entity, in order
+    found: dict[EntityKey, Row | None]  # None: the source is known not to have it
+    missing: list[EntityKey]  # distinct keys the cache did not have
+
+    def rows(self) -> list[Row]:
+        """The row of every entity, in order, once ``found`` holds every key."""
+        rows = []
+        for key in self.keys:
+            row = self.found.get(key)
+            if row is None:
+                named = zip(self.source.binding.keys, key, strict=True)
+                shown = ", ".join(f"{name}={value!r}" for name, value in named)
+                raise EntityNotFound(f"no entity {shown} in source {self.source.name!r}")
+            rows.append(row)
+        return rows
 
 
 class Enricher:
@@ -29,8 +58,15 @@ class Enricher:
         for source in self.sources.values():
             source.close()
 
-    def rows(self, source_name: str, entities: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """The source's row for each entity, in order."""
+    def rows(self, source_name: str, entities: Sequence[Mapping[str, Any]]) -> list[Row]:
+        """The source's row for each entity, in order (fetching in this thread)."""
+        lookup = self.lookup(source_name, entities)
+        if lookup.missing:
+            lookup.found.update(self.fetch(lookup.source, lookup.missing))
+        return lookup.rows()
+
+    def lookup(self, source_name: str, entities: Sequence[Mapping[str, Any]]) -> Lookup:
+        """The cache's part of :meth:`rows` (no I/O: safe on an event loop)."""
         source = self.sources.get(source_name)
         if source is None:
             known = ", ".join(sorted(self.sources)) or "none are configured"
@@ -39,21 +75,12 @@ class Enricher:
                 f"bind (bound sources: {known})"
             )
         keys = [entity_key(source.binding, entity) for entity in entities]
-        cached, missing = self.cache.get_many(source_name, dict.fromkeys(keys))
-        if missing:
-            fetched = source.fetch(
-                [dict(zip(source.binding.keys, key, strict=True)) for key in missing]
-            )
-            absent = [key for key in missing if key not in fetched]
-            self.cache.put_many(source_name, source.binding.ttl_seconds, fetched, absent)
-            cached.update(fetched)
-            cached.update(dict.fromkeys(absent))
-        rows = []
-        for key in keys:
-            row = cached.get(key)
-            if row is None:
-                named = zip(source.binding.keys, key, strict=True)
-                shown = ", ".join(f"{name}={value!r}" for name, value in named)
-                raise EntityNotFound(f"no entity {shown} in source {source_name!r}")
-            rows.append(row)
-        return rows
+        found, missing = self.cache.get_many(source_name, dict.fromkeys(keys))
+        return Lookup(source, keys, found, missing)
+
+    def fetch(self, source: SqlSource, keys: Sequence[EntityKey]) -> dict[EntityKey, Row | None]:
+        """Read ``keys`` from ``source`` (blocking) and cache what came back, absences too."""
+        fetched = source.fetch([dict(zip(source.binding.keys, key, strict=True)) for key in keys])
+        absent = [key for key in keys if key not in fetched]
+        self.cache.put_many(source.name, source.binding.ttl_seconds, fetched, absent)
+        return {**fetched, **dict.fromkeys(absent)}

@@ -6,9 +6,10 @@ Each worker process builds its own app from ``MODELPORT_*`` environment settings
 loads its own models. Startup does not wait for models: the poller loads every
 production version in the background and ``/readyz`` says when it is done.
 
-The app is two apps behind one door: predict requests go straight to the bare ASGI
-endpoint of :mod:`modelport.server.predict` (the hot path); everything else (health,
-listings, metrics, OpenAPI) to FastAPI. Both sit inside the same request context:
+The app is two apps behind one door: predict and score requests go straight to the bare
+ASGI endpoints of :mod:`modelport.server.predict` (the hot path) and
+:mod:`modelport.server.score`; everything else (health, listings, metrics, OpenAPI) to
+FastAPI. Both sit inside the same request context:
 request id, access log, metrics.
 """
 
@@ -25,8 +26,15 @@ from fastapi import FastAPI
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from modelport.orchestrate import Enricher, EnrichmentCache, SqlSource, load_bindings
+from modelport.orchestrate import (
+    CoalescingEnricher,
+    Enricher,
+    EnrichmentCache,
+    SqlSource,
+    load_bindings,
+)
 from modelport.predlog import PredictionLogSettings, open_prediction_log
+from modelport.server.asgi import ENDPOINT_KEY
 from modelport.server.context import RequestContextMiddleware, RequestObserver
 from modelport.server.errors import install_error_handlers
 from modelport.server.logs import AccessLog, configure_logging
@@ -40,7 +48,7 @@ from modelport.server.openapi import ModelDocs
 from modelport.server.predict import ROUTE_KEY, PredictEndpoint, match_predict
 from modelport.server.predictions import PredictionLogObserver
 from modelport.server.routes import add_routes
-from modelport.server.score import add_score_route
+from modelport.server.score import SCORE_PATH, ScoreEndpoint
 from modelport.serving import ServingService
 from modelport.serving.batching import Batchers, BatchPolicy
 from modelport.settings import Settings, modelport_version
@@ -69,21 +77,31 @@ class ModelportAPI(FastAPI):
 
 
 class ModelportApp:
-    """The ASGI app: predict paths to the hot path, the rest to FastAPI."""
+    """The ASGI app: predict and score paths to their bare endpoints, the rest to FastAPI."""
 
     def __init__(
-        self, api: ModelportAPI, predict: PredictEndpoint, observers: list[RequestObserver]
+        self,
+        api: ModelportAPI,
+        predict: PredictEndpoint,
+        score: ScoreEndpoint,
+        observers: list[RequestObserver],
     ) -> None:
         self.api = api
         self.service = api.service
         self._predict = RequestContextMiddleware(predict, observers)
+        self._score = RequestContextMiddleware(score, observers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             route = match_predict(scope["path"])
             if route is not None:
                 scope[ROUTE_KEY] = route
+                scope[ENDPOINT_KEY] = "predict"
                 await self._predict(scope, receive, send)
+                return
+            if scope["path"] == SCORE_PATH:
+                scope[ENDPOINT_KEY] = "score"
+                await self._score(scope, receive, send)
                 return
         await self.api(scope, receive, send)
 
@@ -147,9 +165,6 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     enricher = _enricher(settings)
     if metrics is not None:
         metrics.watch_cache(enricher.cache)
-    add_score_route(
-        api, service, enricher, settings.max_body_bytes, keep_scored=prediction_log is not None
-    )
     if settings.admin_api:
         # imported only when on: the gates pull in scikit-learn's metrics (~80 MB a worker)
         from modelport.server.admin import add_admin_routes
@@ -163,8 +178,9 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             return Response(body, media_type=CONTENT_TYPE)
 
     predict = PredictEndpoint(service, batchers, settings.max_body_bytes, settings.max_records)
-    predict.keep_scored = prediction_log is not None
-    return ModelportApp(api, predict, observers)
+    score = ScoreEndpoint(service, batchers, CoalescingEnricher(enricher), settings.max_body_bytes)
+    predict.keep_scored = score.keep_scored = prediction_log is not None
+    return ModelportApp(api, predict, score, observers)
 
 
 def _enricher(settings: Settings) -> Enricher:

@@ -31,9 +31,9 @@ from typing import Any, TextIO
 import orjson
 from starlette.types import Scope
 
+from modelport.server.asgi import MODEL_KEY
 from modelport.server.context import REQUEST_ID, REQUEST_ID_KEY
 from modelport.server.errors import ERROR_CODE_KEY
-from modelport.server.predict import MODEL_KEY
 
 __all__ = ["AccessLog", "JsonFormatter", "configure_logging"]
 

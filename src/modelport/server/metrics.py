@@ -43,8 +43,8 @@ from prometheus_client import (
 from starlette.types import Scope
 
 from modelport.orchestrate.cache import CacheStats, EnrichmentCache
+from modelport.server.asgi import ENDPOINT_KEY, MODEL_KEY
 from modelport.server.errors import ERROR_CODE_KEY
-from modelport.server.predict import MODEL_KEY, ROUTE_KEY
 from modelport.serving.batching import BatchStats
 from modelport.serving.pool import LoadedModel
 
@@ -65,12 +65,17 @@ _LATENCY_BUCKETS = (
 _FOLD_CHUNK = 128  # observations folded between two GIL releases
 _SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384)
 
-REQUESTS = Counter("modelport_requests", "Predict requests answered", [*_LABELS, "status"])
-ERRORS = Counter("modelport_errors", "Predict requests refused or failed", [*_LABELS, "code"])
+# endpoint: "predict" (/v1/models/.../predict) or "score" (/v1/score)
+REQUESTS = Counter(
+    "modelport_requests", "Scoring requests answered", ["endpoint", *_LABELS, "status"]
+)
+ERRORS = Counter(
+    "modelport_errors", "Scoring requests refused or failed", ["endpoint", *_LABELS, "code"]
+)
 LATENCY = Histogram(
     "modelport_request_duration_seconds",
-    "Time from a predict request's arrival to its answer, server side",
-    _LABELS,
+    "Time from a scoring request's arrival to its answer, server side",
+    ["endpoint", *_LABELS],
     buckets=_LATENCY_BUCKETS,
 )
 BATCH_ROWS = Histogram(
@@ -114,10 +119,10 @@ class ServerMetrics:
 
     def __init__(self, interval: float = 0.2) -> None:
         self.interval = interval
-        self._requests: deque[tuple[LoadedModel | None, int, float, str | None]] = deque()
+        self._requests: deque[tuple[str, LoadedModel | None, int, float, str | None]] = deque()
         self._batches: deque[BatchStats] = deque()
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-        self._errors: dict[tuple[str, str, str], Any] = {}
+        self._children: dict[tuple[str, str, str, int], tuple[Any, Any]] = {}
+        self._errors: dict[tuple[str, str, str, str], Any] = {}
         self._batch_children: dict[tuple[str, int], tuple[Any, Any]] = {}
         self._folding = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -129,10 +134,11 @@ class ServerMetrics:
         self._cache = cache
 
     def request(self, scope: Scope, status: int, seconds: float) -> None:
-        """A request observer (see :mod:`modelport.server.context`): predict requests only."""
-        if ROUTE_KEY in scope:
+        """A request observer (see :mod:`modelport.server.context`): scoring requests only."""
+        endpoint = scope.get(ENDPOINT_KEY)
+        if endpoint is not None:
             self._requests.append(
-                (scope.get(MODEL_KEY), status, seconds, scope.get(ERROR_CODE_KEY))
+                (endpoint, scope.get(MODEL_KEY), status, seconds, scope.get(ERROR_CODE_KEY))
             )
             if self._thread is None:
                 self._start()
@@ -149,18 +155,20 @@ class ServerMetrics:
         """
         with self._folding:
             # keyed by the model's identity: a LoadedModel's own hash would hash its fields
-            groups: dict[tuple[int, int, str | None], tuple[LoadedModel | None, list[float]]] = {}
+            groups: dict[
+                tuple[str, int, int, str | None], tuple[LoadedModel | None, list[float]]
+            ] = {}
             popleft = self._requests.popleft
             for done in range(len(self._requests)):
                 if done and done % _FOLD_CHUNK == 0:
                     time.sleep(0)  # let the event loop have the GIL between chunks
-                model, status, seconds, code = popleft()
-                group = groups.get((id(model), status, code))
+                endpoint, model, status, seconds, code = popleft()
+                group = groups.get((endpoint, id(model), status, code))
                 if group is None:
-                    group = groups[id(model), status, code] = (model, [])
+                    group = groups[endpoint, id(model), status, code] = (model, [])
                 group[1].append(seconds)
-            for (_, status, code), (model, latencies) in groups.items():
-                self._fold_requests(model, status, code, latencies)
+            for (endpoint, _, status, code), (model, latencies) in groups.items():
+                self._fold_requests(endpoint, model, status, code, latencies)
             batches = self._batches
             for _ in range(len(batches)):
                 model, requests, rows = batches.popleft()
@@ -180,20 +188,33 @@ class ServerMetrics:
             CACHE_EVICTIONS.inc(now.evictions - seen.evictions)
 
     def _fold_requests(
-        self, model: LoadedModel | None, status: int, code: str | None, latencies: list[float]
+        self,
+        endpoint: str,
+        model: LoadedModel | None,
+        status: int,
+        code: str | None,
+        latencies: list[float],
     ) -> None:
         name, version = ("", "") if model is None else (model.name, str(model.version))
-        key = (name, version, status)
+        key = (endpoint, name, version, status)
         children = self._children.get(key)
         if children is None:
-            children = (REQUESTS.labels(name, version, str(status)), LATENCY.labels(name, version))
+            children = (
+                REQUESTS.labels(endpoint, name, version, str(status)),
+                LATENCY.labels(endpoint, name, version),
+            )
             self._children[key] = children
         children[0].inc(len(latencies))
         observe = children[1].observe
         for seconds in latencies:
             observe(seconds)
         if status >= 400:
-            error_key = (name, version, code or ("internal_error" if status >= 500 else ""))
+            error_key = (
+                endpoint,
+                name,
+                version,
+                code or ("internal_error" if status >= 500 else ""),
+            )
             error = self._errors.get(error_key)
             if error is None:
                 error = self._errors[error_key] = ERRORS.labels(*error_key)

@@ -84,6 +84,7 @@ class ModelDocs:
         version = _param("version", "Version number", integer=True)
         generic = _request("AnyRecord", self.max_records)
         return {
+            "/v1/score": _SCORE_OPERATION,
             f"{base}/predict": self._operation(
                 "any model, production alias", generic, "AnyPrediction", [name]
             ),
@@ -174,6 +175,85 @@ class ModelDocs:
                 "responses": responses,
             }
         }
+
+
+_SCORE_REQUEST = {
+    "type": "object",
+    "properties": {
+        "model": {"type": "string", "description": "Model name"},
+        "alias": {"type": "string", "description": "Alias (default: production)"},
+        "entity": {
+            "type": "object",
+            "description": "The entity's keys, as the model's package names them",
+            "examples": [{"customer_id": 17}],
+        },
+        "inputs": {
+            "type": "object",
+            "description": "Request-time inputs: those the package does not read from a source",
+        },
+    },
+    "required": ["model", "entity"],
+    "additionalProperties": False,
+    "description": 'Also accepted flat and hyphenated: {"model-id": "loan-approval", '
+    '"customer-id": 17, "loan-amount": 5000}',
+}
+_SCORE_ANSWER = {
+    "type": "object",
+    "properties": {
+        "success": {"const": True},
+        "model": {"$ref": f"{_REF}ModelName"},
+        "entity": {"type": "object"},
+        "score": {
+            "type": ["number", "null"],
+            "description": "Positive-class probability, or the value",
+        },
+        "decision": {"description": "The decision the package's rules reached, if it has rules"},
+        "rule": {"type": ["object", "null"], "description": "The rule that fired"},
+        "confidence": {"type": ["object", "null"]},
+        "prediction": {"$ref": f"{_REF}AnyPrediction"},
+    },
+    "required": [
+        "success",
+        "model",
+        "entity",
+        "score",
+        "decision",
+        "rule",
+        "confidence",
+        "prediction",
+    ],
+}
+_SCORE_ERRORS = {
+    **_ERROR_STATUSES,
+    "404": "Unknown model, or unknown entity (`entity_not_found`, naming entity and source)",
+    "422": "Missing entity keys, a sourced input sent by the caller, or values outside the "
+    "contract (`invalid_input`)",
+    "503": "A feature source is down or too slow (`feature_source_unavailable`, naming it), "
+    "or the version cannot be loaded",
+}
+_SCORE_OPERATION = {
+    "post": {
+        "tags": ["orchestration"],
+        "summary": "Score an entity by id: inputs looked up in the model's feature sources",
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _SCORE_REQUEST}},
+        },
+        "responses": {
+            "200": {
+                "description": "The score, decision and confidence, in a shape no model changes",
+                "content": {"application/json": {"schema": _SCORE_ANSWER}},
+            },
+            **{
+                status: {
+                    "description": text,
+                    "content": {"application/json": {"schema": {"$ref": f"{_REF}ErrorResponse"}}},
+                }
+                for status, text in _SCORE_ERRORS.items()
+            },
+        },
+    }
+}
 
 
 def _request(record: str, max_records: int) -> dict[str, Any]:

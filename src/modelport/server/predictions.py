@@ -8,26 +8,13 @@ never waits for it, and the log writes them in batches from its own thread.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from starlette.types import Scope
 
 from modelport.predlog import PredictionLog, PredictionRecord
+from modelport.server.asgi import MODEL_KEY, SCORED_KEY
 from modelport.server.context import REQUEST_ID_KEY
-from modelport.server.predict import MODEL_KEY, SCORED_KEY
 
-__all__ = ["PredictionLogObserver", "scored"]
-
-
-def scored(
-    scope: Scope,
-    inputs: Sequence[Any],
-    outputs: Sequence[dict[str, Any]],
-    entity: dict[str, Any] | None = None,
-) -> None:
-    """Leave what a request scored for the observer (cheap: three references)."""
-    scope[SCORED_KEY] = (inputs, outputs, entity)
+__all__ = ["PredictionLogObserver"]
 
 
 class PredictionLogObserver:

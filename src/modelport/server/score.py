@@ -1,6 +1,7 @@
-"""``POST /v1/score``: score an entity by id. The model's package says which inputs come
-from which feature source; the caller sends only the entity's keys and any request-time
-inputs.
+"""``POST /v1/score``: score an entity by id, as a bare ASGI endpoint beside predict.
+
+The model's package says which inputs come from which feature source; the caller sends
+only the entity's keys and any request-time inputs:
 
     {"model": "loan-by-customer", "entity": {"customer_id": 17}, "inputs": {"loan_amount": 5000}}
     {"model-id": "loan-by-customer", "customer-id": 17, "loan-amount": 5000}   # the same
@@ -10,61 +11,102 @@ positive-class probability, or the regression value), ``decision``, ``rule``,
 ``confidence`` and the full ``prediction``. An unknown entity is ``404 entity_not_found``;
 a source that is down or too slow is ``503 feature_source_unavailable`` naming it; never a
 partial or default-filled score.
+
+A request costs what predict costs plus the lookup: a cache hit is answered on the event
+loop; misses of concurrent requests are fetched together, one query per source
+(:mod:`modelport.orchestrate.coalesce`); the assembled record joins the version's
+micro-batcher like any predict request's.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from anyio import to_thread
-from fastapi import FastAPI, Request
-from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
-from modelport.errors import FieldError, InvalidInput, MalformedRequest, PayloadTooLarge
-from modelport.orchestrate import Enricher, assemble
-from modelport.server.errors import json_response
-from modelport.server.predict import MODEL_KEY
-from modelport.server.predictions import scored
-from modelport.serving import ServingService
+from modelport.errors import FieldError, InvalidInput, MalformedRequest
+from modelport.orchestrate import CoalescingEnricher, OrchestrationSpec, assemble_async
+from modelport.server.asgi import (
+    MODEL_KEY,
+    SCORED_KEY,
+    check_method_and_media_type,
+    find_model,
+    read_body,
+    refusal_for,
+    refuse,
+    send_json,
+)
+from modelport.serving import LoadedModel, ServingService
+from modelport.serving.batching import Batchers
 
-__all__ = ["add_score_route", "read_score_request"]
+__all__ = ["SCORE_PATH", "ScoreEndpoint", "ScoreRequest", "read_score_request"]
 
+SCORE_PATH = "/v1/score"
 _HYPHENATED_MODEL = "model-id"
 
 
-def add_score_route(
-    app: FastAPI,
-    service: ServingService,
-    enricher: Enricher,
-    max_body_bytes: int,
-    keep_scored: bool = False,
-) -> None:
-    @app.post(
-        "/v1/score",
-        tags=["orchestration"],
-        summary="Score an entity by id: inputs looked up in the model's feature sources",
-        responses={
-            404: {"description": "Unknown model or entity (`entity_not_found`)"},
-            503: {"description": "A feature source is down or too slow"},
-        },
-    )
-    async def score(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > max_body_bytes:
-            raise PayloadTooLarge(f"the body exceeds {max_body_bytes} bytes")
-        name, alias, entity, inputs = read_score_request(body)
-        answer, record = await to_thread.run_sync(
-            score_entity, service, enricher, name, alias, entity, inputs
-        )
-        request.scope[MODEL_KEY] = answer.pop("_model")
-        if keep_scored:
-            scored(request.scope, [record], [answer["prediction"]], answer["entity"])
-        version = f"{answer['model']['name']}:{answer['model']['version']}"
-        return json_response(answer, headers={"x-model-version": version})
+@dataclass(frozen=True, slots=True)
+class ScoreRequest:
+    model: str
+    alias: str | None
+    entity: dict[str, Any]  # empty in the hyphenated form until the model's spec splits it
+    inputs: dict[str, Any]
 
 
-def read_score_request(body: bytes) -> tuple[str, str | None, dict[str, Any], dict[str, Any]]:
+class ScoreEndpoint:
+    """Read, resolve, look up, assemble, batch, answer; an ASGI app for ``SCORE_PATH``."""
+
+    def __init__(
+        self,
+        service: ServingService,
+        batchers: Batchers,
+        enricher: CoalescingEnricher,
+        max_body_bytes: int,
+    ) -> None:
+        self.service = service
+        self.batchers = batchers
+        self.enricher = enricher
+        self.max_body_bytes = max_body_bytes
+        self.keep_scored = False  # the prediction log is on: leave what was scored on the scope
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        model: LoadedModel | None = None
+        try:
+            check_method_and_media_type(scope)
+            body = await read_body(scope, receive, self.max_body_bytes)
+            if body is None:
+                return  # the client went away
+            request = read_score_request(body)
+            model = await find_model(self.service, request.model, request.alias)
+            scope[MODEL_KEY] = model
+            spec = _spec(model)
+            entity, inputs = split_entity(spec, request)
+            records = await assemble_async(spec, self.enricher, [entity], [inputs])
+            prediction = (await self.batchers.for_model(model).predict(records))[0]
+            if self.keep_scored:
+                scope[SCORED_KEY] = (records, [prediction], entity)
+        except Exception as exc:
+            refusal = refusal_for(exc, model)
+            if refusal is None:
+                raise
+            await refuse(scope, send, refusal)
+            return
+        answer = {
+            "success": True,
+            "model": {"name": model.name, "version": model.version},
+            "entity": entity,
+            "score": prediction.get("score", prediction.get("value")),
+            "decision": prediction.get("decision"),
+            "rule": prediction.get("rule"),
+            "confidence": prediction.get("confidence"),
+            "prediction": prediction,
+        }
+        await send_json(send, answer, model)
+
+
+def read_score_request(body: bytes) -> ScoreRequest:
     """Model name, alias, entity and inputs from either form of the request body."""
     try:
         data = orjson.loads(body)
@@ -76,7 +118,7 @@ def read_score_request(body: bytes) -> tuple[str, str | None, dict[str, Any], di
         flat = {str(k).replace("-", "_"): v for k, v in data.items()}
         name = flat.pop("model_id")
         alias = flat.pop("alias", None)
-        return _text(name, "model-id"), _alias(alias), {}, flat  # split by the model's spec
+        return ScoreRequest(_text(name, "model-id"), _alias(alias), {}, flat)
     unknown = sorted(set(data) - {"model", "alias", "entity", "inputs"})
     if unknown:
         raise MalformedRequest(
@@ -89,26 +131,16 @@ def read_score_request(body: bytes) -> tuple[str, str | None, dict[str, Any], di
         raise MalformedRequest("entity must be an object of the entity's keys")
     if not isinstance(inputs, dict):
         raise MalformedRequest("inputs must be an object")
-    return _text(data.get("model"), "model"), _alias(data.get("alias")), entity, inputs
+    return ScoreRequest(
+        _text(data.get("model"), "model"), _alias(data.get("alias")), entity, inputs
+    )
 
 
-def score_entity(
-    service: ServingService,
-    enricher: Enricher,
-    name: str,
-    alias: str | None,
-    entity: dict[str, Any],
-    inputs: dict[str, Any],
+def split_entity(
+    spec: OrchestrationSpec, request: ScoreRequest
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The answer for one entity and the record it scored (after enrichment): look up,
-    derive, score, decide. Blocking: run it in a thread."""
-    model = service.find(name, alias, None)
-    spec = model.orchestration
-    if spec is None:
-        raise InvalidInput(
-            f"model {name!r} does not declare where its inputs come from, so it cannot score "
-            f"by entity; send its inputs to /v1/models/{name}/predict"
-        )
+    """The entity's keys and the request-time inputs, checked against the model's spec."""
+    entity, inputs = request.entity, dict(request.inputs)
     if not entity:  # the hyphenated form: the spec says which fields are keys
         entity = {k: inputs.pop(k) for k in spec.entity if k in inputs}
     missing = [k for k in spec.entity if entity.get(k) is None]
@@ -116,23 +148,17 @@ def score_entity(
     if missing or unknown:
         errors = [FieldError(None, k, "missing: an entity key of this model") for k in missing]
         errors += [FieldError(None, k, "not an entity key of this model") for k in unknown]
+        raise InvalidInput(f"the model identifies entities by {', '.join(spec.entity)}", errors)
+    return entity, inputs
+
+
+def _spec(model: LoadedModel) -> OrchestrationSpec:
+    if model.orchestration is None:
         raise InvalidInput(
-            f"model {name!r} identifies entities by {', '.join(spec.entity)}", errors
+            f"model {model.name!r} does not declare where its inputs come from, so it cannot "
+            f"score by entity; send its inputs to /v1/models/{model.name}/predict"
         )
-    records = assemble(spec, enricher, [entity], [inputs])
-    prediction = model.predict(records)[0]
-    answer = {
-        "success": True,
-        "model": {"name": model.name, "version": model.version},
-        "entity": entity,
-        "score": prediction.get("score", prediction.get("value")),
-        "decision": prediction.get("decision"),
-        "rule": prediction.get("rule"),
-        "confidence": prediction.get("confidence"),
-        "prediction": prediction,
-        "_model": model,  # for the scope (metrics, logs): taken out before answering
-    }
-    return answer, records[0]
+    return model.orchestration
 
 
 def _text(value: Any, field: str) -> str:

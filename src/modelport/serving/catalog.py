@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from modelport.features.presteps import PreSteps
 from modelport.package import Manifest
 from modelport.serving.pool import LoadedModel
 
@@ -81,7 +82,10 @@ class SchemaCache:
         except Exception as exc:  # documentation only: a broken manifest must not stop serving
             logger.warning("no schema for %s version %s: %s", name, version, exc)
             return None, None
-        return manifest.contract.json_schema(), manifest.classes
+        schema = manifest.contract.json_schema()
+        if manifest.presteps:  # callers send what the pre-steps read, not what they make
+            schema = PreSteps.from_manifest(manifest.presteps).request_schema(schema)
+        return schema, manifest.classes
 
 
 def build_models(registered: Iterable[Any], schemas: SchemaCache) -> dict[str, ModelInfo]:

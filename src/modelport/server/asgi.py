@@ -1,0 +1,161 @@
+"""What the bare ASGI endpoints (predict, score) share: reading a JSON body within its size
+limit, finding the model version that answers, and turning every refusal into the same
+envelope as the rest of the API (:mod:`modelport.server.errors`).
+
+No framework request or response objects on these paths: they cost more than the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from anyio import to_thread
+from starlette.types import Receive, Scope, Send
+
+from modelport.errors import InvalidInput, MalformedRequest, ModelportError, PayloadTooLarge
+from modelport.server.errors import (
+    ERROR_CODE_KEY,
+    HttpError,
+    Refusal,
+    http_refusal,
+    modelport_refusal,
+)
+from modelport.serving import LoadedModel, ServingService, version_number
+
+__all__ = [
+    "ENDPOINT_KEY",
+    "MODEL_HEADER",
+    "MODEL_KEY",
+    "SCORED_KEY",
+    "check_method_and_media_type",
+    "find_model",
+    "model_label",
+    "read_body",
+    "refusal_for",
+    "refuse",
+    "send_json",
+]
+
+MODEL_HEADER = "x-model-version"  # "<name>:<version>" of the version that answered
+SCORED_KEY = "modelport.scored"  # scope key: (inputs, outputs, entity), for the prediction log
+ENDPOINT_KEY = "modelport.endpoint"  # scope key: "predict" or "score", for metrics
+MODEL_KEY = "modelport.model"  # scope key: the LoadedModel that answered, for logs and metrics
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+def model_label(model: LoadedModel) -> str:
+    return f"{model.name}:{model.version}"
+
+
+async def find_model(
+    service: ServingService, name: str, alias: str | None, version: str | None = None
+) -> LoadedModel:
+    """The loaded version answering: from memory, else through the registry (in a thread).
+
+    ``version`` is the raw URL segment, if the request named one."""
+    number = None if version is None else version_number(version)
+    if version is None or number is not None:
+        model = service.cached(name, alias, number)
+        if model is not None:
+            return model
+    wanted = version if number is None else number
+    return await to_thread.run_sync(service.find, name, alias, wanted)
+
+
+def check_method_and_media_type(scope: Scope) -> None:
+    """Only ``POST`` with a JSON body (or none declared) gets further."""
+    if scope["method"] != "POST":
+        raise HttpError(
+            405,
+            "method_not_allowed",
+            f"method {scope['method']} is not allowed here",
+            {"allow": "POST"},
+        )
+    content_type = _header(scope, b"content-type")
+    if content_type is None:
+        return
+    media = content_type.split(b";", 1)[0].strip().lower()
+    if media == b"application/json" or (
+        media.startswith(b"application/") and media.endswith(b"+json")
+    ):
+        return
+    shown = content_type[:100].decode("latin-1")
+    raise HttpError(
+        415,
+        "unsupported_media_type",
+        f"send JSON (Content-Type: application/json), not {shown!r}",
+    )
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
+    """The whole body, refused with :class:`PayloadTooLarge` as soon as it exceeds ``limit``.
+
+    The declared Content-Length is checked before reading; the bytes are counted while
+    reading too, so a chunked body (or a lying header) cannot get past the limit.
+    ``None`` when the client disconnected before sending it all.
+    """
+    declared = _header(scope, b"content-length")
+    if declared is not None:
+        try:
+            length = int(declared)
+        except ValueError:
+            raise MalformedRequest("the Content-Length header is not a number") from None
+        if length > limit:
+            raise PayloadTooLarge(f"the body is {length} bytes, above the limit of {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def refusal_for(error: Exception, model: LoadedModel | None) -> Refusal | None:
+    """The answer to an error the endpoint expects; ``None`` for a real fault (re-raise it:
+    the request context logs it and answers a bare 500)."""
+    if isinstance(error, InvalidInput):
+        headers = {} if model is None else {MODEL_HEADER: model_label(model)}
+        return modelport_refusal(error, headers)
+    if isinstance(error, ModelportError):
+        return modelport_refusal(error)
+    if isinstance(error, HttpError):
+        return http_refusal(error)
+    if isinstance(error, RecursionError):  # a value nested a thousand levels deep
+        return modelport_refusal(MalformedRequest("the request body is nested too deeply"))
+    return None
+
+
+async def refuse(scope: Scope, send: Send, refusal: Refusal) -> None:
+    scope[ERROR_CODE_KEY] = refusal.code
+    headers = [*_JSON_HEADERS]
+    headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in refusal.headers.items()]
+    await _send(send, refusal.status, orjson.dumps(refusal.envelope), headers)
+
+
+async def send_json(send: Send, answer: Any, model: LoadedModel) -> None:
+    """A 200 with ``answer`` as JSON and the header naming the version that answered."""
+    headers = [*_JSON_HEADERS, (MODEL_HEADER.encode(), model_label(model).encode())]
+    await _send(send, 200, orjson.dumps(answer), headers)
+
+
+async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    headers.append((b"content-length", str(len(body)).encode("ascii")))
+    start: dict[str, Any] = {"type": "http.response.start", "status": status, "headers": headers}
+    await send(start)
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
