@@ -19,10 +19,12 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 from sqlalchemy import create_engine
+from typer.testing import CliRunner
 
 import modelport as mp
 from conftest import Deployment, LiveServer, start_server, stop_server
 from databases import PostgresServer
+from modelport.cli.main import app as cli
 from modelport.datasets import customer_loan_applications, customers
 from modelport.features import AgeFromDate
 from modelport.orchestrate import FieldSource, OrchestrationSpec
@@ -229,6 +231,33 @@ def test_a_slow_source_times_out_with_a_503(
     assert elapsed < 2.5
 
 
+def test_a_sourced_value_outside_the_contract_is_refused_naming_its_source(
+    tmp_path: Path, package_path: Path, crm_url: str
+) -> None:
+    engine = create_engine(crm_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "UPDATE customers SET account_balance = 1e12 WHERE customer_id = 9"
+        )
+    engine.dispose()
+    live = _serve(tmp_path, package_path, _customers(crm_url))
+    body = {
+        "model": MODEL,
+        "entity": {"customer_id": 9},
+        "inputs": {"loan_amount": 900, "purpose": "car"},
+    }
+    try:
+        refused = httpx.post(f"{live.url}/v1/score", json=body, timeout=10)
+    finally:
+        stop_server(live)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["message"] == "the entity's data does not match the model's contract"
+    (error,) = refused.json()["errors"]
+    assert error["field"] == "account_balance"
+    assert "above the maximum" in error["reason"]
+    assert error["reason"].endswith("(the value in source 'customers' for this entity)")
+
+
 def test_score_requests_are_checked(tmp_path: Path, package_path: Path, crm_url: str) -> None:
     live = _serve(tmp_path, package_path, _customers(crm_url))
     try:
@@ -336,3 +365,91 @@ def test_concurrent_scores_are_right_counted_and_documented(
     assert record["properties"]["date_of_birth"]["format"] == "date"
     assert "age" not in record["properties"]
     assert "date_of_birth" in record["required"]
+
+
+def test_an_invalidation_reaches_every_server_within_its_poll(
+    tmp_path: Path, package_path: Path, crm_url: str
+) -> None:
+    """Two servers sharing one registry cache customer 8 for an hour; the balance changes;
+    `modelport cache invalidate` (and the admin API) make both see it within seconds."""
+    home = tmp_path / "home"
+    registry = Registry.from_settings(Settings(home=home))
+    registry.register(package_path, alias="production")
+    sources_file = tmp_path / "sources.yaml"
+    sources_file.write_text(yaml.safe_dump(_customers(crm_url, ttl_seconds=3600)))
+    deployment = Deployment(home, None, registry)
+    logs = [f"sqlite:///{tmp_path / f'predictions-{i}.db'}" for i in range(2)]
+    servers = [
+        start_server(
+            deployment,
+            poll_seconds=1.0,
+            extra_env={
+                "MODELPORT_SOURCES_FILE": str(sources_file),
+                "MODELPORT_PREDICTION_LOG_ENABLED": "true",
+                "MODELPORT_PREDICTION_LOG_URL": log,
+                "MODELPORT_ADMIN_API": "true" if i == 0 else "false",
+            },
+        )
+        for i, log in enumerate(logs)
+    ]
+    body = {
+        "model": MODEL,
+        "entity": {"customer_id": 8},
+        "inputs": {"loan_amount": 900, "purpose": "car"},
+    }
+
+    def balances() -> list[float]:
+        """The balance each server scored customer 8 with just now (from its prediction log)."""
+        ids = []
+        for live in servers:
+            answer = httpx.post(f"{live.url}/v1/score", json=body, timeout=10)
+            assert answer.status_code == 200, answer.text
+            ids.append(answer.headers["x-request-id"])
+        found = []
+        for log, request_id in zip(logs, ids, strict=True):
+            deadline = time.monotonic() + 5
+            while True:  # the log writes in the background, within a second
+                logged = {r.request_id: r for r in read_predictions(log)}
+                if request_id in logged or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            found.append(logged[request_id].inputs["account_balance"])
+        return found
+
+    def change_balance(value: float) -> None:
+        engine = create_engine(crm_url)
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                f"UPDATE customers SET account_balance = {value} WHERE customer_id = 8"
+            )
+        engine.dispose()
+
+    def seen_within(value: float, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if balances() == [value, value]:
+                return True
+            time.sleep(0.2)
+        return False
+
+    try:
+        before = balances()
+        change_balance(123.0)
+        assert balances() == before  # cached for an hour
+        env = {"MODELPORT_HOME": str(home)}
+        done = CliRunner(env=env).invoke(cli, ["cache", "invalidate", "--entity", "customer_id=8"])
+        assert done.exit_code == 0, done.output
+        assert seen_within(123.0, 5)
+        change_balance(456.0)
+        admin = httpx.post(
+            f"{servers[0].url}/v1/admin/cache/invalidate", json={"source": "customers"}, timeout=10
+        )
+        assert admin.status_code == 202, admin.text
+        assert seen_within(456.0, 5)
+        closed = httpx.post(f"{servers[1].url}/v1/admin/cache/invalidate", json={}, timeout=10)
+        assert closed.status_code == 404  # the admin API is off unless turned on
+    finally:
+        for live in servers:
+            stop_server(live)
+        registry.close()
+    assert before[0] == before[1] != 123.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from modelport.cli import batch, lifecycle, models, package, serve
+from modelport.cli import batch, cache, lifecycle, models, package, serve
 
 app = typer.Typer(
     name="modelport",
@@ -20,6 +20,7 @@ app.command("promote")(lifecycle.promote_command)
 app.command("rollback")(lifecycle.rollback_command)
 app.command("history")(lifecycle.history)
 app.add_typer(lifecycle.policy_app, name="policy")
+app.add_typer(cache.app, name="cache")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,5 +1,5 @@
 """Orchestration: score an entity by id. Feature sources bound at deployment, the
-enrichment cache in front of them. See ``docs/orchestration.md`` (in progress)."""
+enrichment cache in front of them. See ``docs/orchestration.md``."""
 
 from modelport.orchestrate.assemble import assemble, assemble_async
 from modelport.orchestrate.cache import CacheStats, EnrichmentCache

@@ -92,7 +92,9 @@ class EnrichmentCache:
                 dropped = len(self._rows)
                 self._rows.clear()
                 return dropped
-            doomed = [k for k in self._rows if k[0] == source and (key is None or k[1] == key)]
+            if key is not None:
+                return 0 if self._rows.pop((source, key), None) is None else 1
+            doomed = [k for k in self._rows if k[0] == source]
             for k in doomed:
                 del self._rows[k]
             return len(doomed)

@@ -58,6 +58,17 @@ class Enricher:
         for source in self.sources.values():
             source.close()
 
+    def invalidate(self, source: str | None = None, entity: Mapping[str, Any] | None = None) -> int:
+        """Drop cached rows: all of them, a source's, or one entity's (in ``source``, or in
+        every source keyed by what ``entity`` holds); how many were dropped."""
+        if not entity:
+            return self.cache.invalidate(source)
+        dropped = 0
+        for name, bound in self.sources.items():
+            if (source is None or name == source) and all(k in entity for k in bound.binding.keys):
+                dropped += self.cache.invalidate(name, entity_key(bound.binding, entity))
+        return dropped
+
     def rows(self, source_name: str, entities: Sequence[Mapping[str, Any]]) -> list[Row]:
         """The source's row for each entity, in order (fetching in this thread)."""
         lookup = self.lookup(source_name, entities)

@@ -6,19 +6,22 @@ names, a model's version range, its aliases and where they point.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from modelport.errors import AliasNotFound, Conflict, ModelNotFound, VersionNotFound
+from modelport.registry.records import ModelVersion, RegisteredModel, VersionMetadata
 from modelport.registry.refs import ModelRef, parse_ref
 from modelport.registry.schema import AliasRow, ModelRow, VersionRow
 
 __all__ = [
     "ANY_REVISION",
     "alias_row",
+    "assemble_models",
     "aliased_or_raise",
     "aliases_of",
     "latest_version",
@@ -26,6 +29,7 @@ __all__ = [
     "point_alias",
     "resolve_row",
     "version_or_raise",
+    "version_snapshot",
 ]
 
 _LISTED = 20  # names shown in a not-found message
@@ -161,3 +165,65 @@ def aliased_or_raise(session: Session, model: ModelRow, alias: str) -> VersionRo
 def _listing(names: Sequence[str]) -> str:
     shown = ", ".join(names[:_LISTED])
     return f"{shown}, ..." if len(names) > _LISTED else shown
+
+
+def version_snapshot(
+    name: str, row: VersionRow, aliases: tuple[str, ...], path: Path
+) -> ModelVersion:
+    """A version row as the frozen record the registry hands out."""
+    return ModelVersion(
+        name=name,
+        version=row.version,
+        digest=row.digest,
+        task=row.task,
+        runtime=row.runtime,
+        description=row.description,
+        created_at=row.created_at,
+        path=path,
+        aliases=aliases,
+        metadata=VersionMetadata(
+            owner=row.owner,
+            tags=tuple(row.tags or ()),
+            lineage=dict(row.lineage or {}),
+            training_metrics=dict(row.training_metrics or {}),
+            sample_fingerprint=row.sample_fingerprint,
+            registered_by=row.registered_by,
+        ),
+    )
+
+
+def assemble_models(
+    session: Session, models: Sequence[ModelRow], path_for: Callable[[str], Path]
+) -> list[RegisteredModel]:
+    """The listed models with their live versions and aliases, in two queries."""
+    ids = [m.id for m in models]
+    versions = session.scalars(
+        select(VersionRow)
+        .where(VersionRow.model_id.in_(ids), VersionRow.deleted_at.is_(None))
+        .order_by(VersionRow.version)
+    ).all()
+    aliases = session.scalars(select(AliasRow).where(AliasRow.model_id.in_(ids))).all()
+    aliases = sorted(aliases, key=lambda a: a.name)
+    assembled = []
+    for model in models:
+        if not any(v.model_id == model.id for v in versions):
+            continue  # every version deleted: nothing to list
+        pointing: dict[int, list[str]] = {}
+        for alias in aliases:
+            if alias.model_id == model.id:
+                pointing.setdefault(alias.version, []).append(alias.name)
+        assembled.append(
+            RegisteredModel(
+                name=model.name,
+                created_at=model.created_at,
+                versions=tuple(
+                    version_snapshot(
+                        model.name, v, tuple(pointing.get(v.version, ())), path_for(v.digest)
+                    )
+                    for v in versions
+                    if v.model_id == model.id
+                ),
+                aliases={a.name: a.version for a in aliases if a.model_id == model.id},
+            )
+        )
+    return assembled

@@ -32,17 +32,24 @@ from modelport.registry.audit import (
     record_event,
 )
 from modelport.registry.database import WRITE_OPTION, create_registry_engine, database_errors
+from modelport.registry.invalidations import (
+    CacheInvalidation,
+    invalidations_after,
+    record_invalidation,
+)
 from modelport.registry.migrate import upgrade_to_head
 from modelport.registry.policies import ALL_MODELS, policies_for, refuse_if_gated, store_policy
 from modelport.registry.queries import (
     ANY_REVISION,
     alias_row,
     aliases_of,
+    assemble_models,
     latest_version,
     model_or_raise,
     point_alias,
     resolve_row,
     version_or_raise,
+    version_snapshot,
 )
 from modelport.registry.records import AliasState, ModelVersion, RegisteredModel, VersionMetadata
 from modelport.registry.refs import ModelRef, check_version
@@ -307,6 +314,23 @@ class Registry:
         who = actor or default_actor()
         self._write(lambda session: store_policy(session, model, alias, policy, who))
 
+    # -- enrichment-cache invalidations (see modelport.registry.invalidations) --------------
+
+    def invalidate_cache(
+        self,
+        source: str | None = None,
+        entity: dict[str, Any] | None = None,
+        *,
+        actor: str | None = None,
+    ) -> CacheInvalidation:
+        """Ask every server sharing this registry to drop cached rows (within its poll)."""
+        who = actor or default_actor()
+        return self._write(lambda session: record_invalidation(session, source, entity, who))
+
+    def cache_invalidations(self, after: int | None) -> tuple[int, list[CacheInvalidation]]:
+        with self._reading() as session:
+            return invalidations_after(session, after)
+
     # -- reading ---------------------------------------------------------------------------
 
     def list_models(self) -> list[RegisteredModel]:
@@ -449,53 +473,7 @@ class Registry:
         return self._version(name, row, tuple(aliases))
 
     def _version(self, name: str, row: VersionRow, aliases: tuple[str, ...]) -> ModelVersion:
-        return ModelVersion(
-            name=name,
-            version=row.version,
-            digest=row.digest,
-            task=row.task,
-            runtime=row.runtime,
-            description=row.description,
-            created_at=row.created_at,
-            path=self._store.path_for(row.digest),
-            aliases=aliases,
-            metadata=VersionMetadata(
-                owner=row.owner,
-                tags=tuple(row.tags or ()),
-                lineage=dict(row.lineage or {}),
-                training_metrics=dict(row.training_metrics or {}),
-                sample_fingerprint=row.sample_fingerprint,
-                registered_by=row.registered_by,
-            ),
-        )
+        return version_snapshot(name, row, aliases, self._store.path_for(row.digest))
 
     def _assemble(self, session: Session, models: Sequence[ModelRow]) -> list[RegisteredModel]:
-        ids = [m.id for m in models]
-        versions = session.scalars(
-            select(VersionRow)
-            .where(VersionRow.model_id.in_(ids), VersionRow.deleted_at.is_(None))
-            .order_by(VersionRow.version)
-        ).all()
-        aliases = session.scalars(select(AliasRow).where(AliasRow.model_id.in_(ids))).all()
-        aliases = sorted(aliases, key=lambda a: a.name)
-        assembled = []
-        for model in models:
-            if not any(v.model_id == model.id for v in versions):
-                continue  # every version deleted: nothing to list
-            pointing: dict[int, list[str]] = {}
-            for alias in aliases:
-                if alias.model_id == model.id:
-                    pointing.setdefault(alias.version, []).append(alias.name)
-            assembled.append(
-                RegisteredModel(
-                    name=model.name,
-                    created_at=model.created_at,
-                    versions=tuple(
-                        self._version(model.name, v, tuple(pointing.get(v.version, ())))
-                        for v in versions
-                        if v.model_id == model.id
-                    ),
-                    aliases={a.name: a.version for a in aliases if a.model_id == model.id},
-                )
-            )
-        return assembled
+        return assemble_models(session, models, self._store.path_for)

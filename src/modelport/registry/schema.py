@@ -41,6 +41,7 @@ __all__ = [
     "VERSION_TABLE",
     "AliasRow",
     "AuditRow",
+    "CacheInvalidationRow",
     "Base",
     "ModelRow",
     "PolicyRow",
@@ -172,3 +173,16 @@ class PolicyRow(Base):
     policy: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_by: Mapped[str] = mapped_column(String(128))
+
+
+class CacheInvalidationRow(Base):
+    """A request to drop enrichment-cache rows in every server sharing this registry: all
+    rows (``source`` null), a source's, or one entity's (``entity``: its keys by name)."""
+
+    __tablename__ = "cache_invalidations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str | None] = mapped_column(String(64))
+    entity: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -10,6 +10,7 @@ recorded is the client's address; gates run in a worker thread, so serving conti
     POST /v1/admin/models/{name}/aliases/{alias}/rollback
     PUT  /v1/admin/models/{name}/aliases/{alias}      {"version": 4}   (no gates)
     GET  /v1/admin/models/{name}/history?limit=50
+    POST /v1/admin/cache/invalidate                   {"source": "customers", "entity": {...}}
 """
 
 from __future__ import annotations
@@ -48,6 +49,15 @@ class AliasBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: int = Field(ge=1, le=MAX_VERSION)
+
+
+class InvalidateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str | None = Field(default=None, max_length=64, description="Only this source")
+    entity: dict[str, str | int | float] | None = Field(
+        default=None, max_length=16, examples=[{"customer_id": 17}], description="One entity"
+    )
 
 
 def add_admin_routes(app: FastAPI, registry: Registry) -> None:
@@ -111,6 +121,19 @@ def add_admin_routes(app: FastAPI, registry: Registry) -> None:
         return json_response(
             {"success": True, "message": "ok", "events": [e.as_dict() for e in events]}
         )
+
+    @router.post(
+        "/cache/invalidate",
+        status_code=202,
+        summary="Drop enrichment-cache rows in every server sharing the registry",
+        description="Recorded in the registry; every worker drops the rows on its next poll.",
+    )
+    async def invalidate(body: InvalidateBody, request: Request) -> Response:
+        done = await to_thread.run_sync(
+            lambda: registry.invalidate_cache(body.source, body.entity, actor=_actor(request))
+        )
+        message = "every server drops the rows on its next poll"
+        return json_response({"success": True, "message": message, "id": done.id}, 202)
 
     app.include_router(router)
 

@@ -165,6 +165,10 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     enricher = _enricher(settings)
     if metrics is not None:
         metrics.watch_cache(enricher.cache)
+    if enricher.sources:  # `modelport cache invalidate` reaches every worker via the registry
+        service.invalidation_listeners.append(
+            lambda done: enricher.invalidate(done.source, done.entity)
+        )
     if settings.admin_api:
         # imported only when on: the gates pull in scikit-learn's metrics (~80 MB a worker)
         from modelport.server.admin import add_admin_routes

@@ -84,7 +84,10 @@ class ScoreEndpoint:
             spec = _spec(model)
             entity, inputs = split_entity(spec, request)
             records = await assemble_async(spec, self.enricher, [entity], [inputs])
-            prediction = (await self.batchers.for_model(model).predict(records))[0]
+            try:
+                prediction = (await self.batchers.for_model(model).predict(records))[0]
+            except InvalidInput as exc:
+                raise _name_sources(exc, spec) from None
             if self.keep_scored:
                 scope[SCORED_KEY] = (records, [prediction], entity)
         except Exception as exc:
@@ -150,6 +153,21 @@ def split_entity(
         errors += [FieldError(None, k, "not an entity key of this model") for k in unknown]
         raise InvalidInput(f"the model identifies entities by {', '.join(spec.entity)}", errors)
     return entity, inputs
+
+
+def _name_sources(refused: InvalidInput, spec: OrchestrationSpec) -> InvalidInput:
+    """A refusal whose fields came from a source says so: the caller did not send them and
+    cannot correct them (the model was packaged for a narrower range than the source holds)."""
+    errors = []
+    for error in refused.errors:
+        source = spec.inputs.get(error.field or "")
+        if source is not None:
+            reason = f"{error.reason} (the value in source {source.source!r} for this entity)"
+            error = FieldError(error.record, error.field, reason)
+        errors.append(error)
+    if errors == refused.errors:
+        return refused
+    return InvalidInput("the entity's data does not match the model's contract", errors)
 
 
 def _spec(model: LoadedModel) -> OrchestrationSpec:

@@ -34,6 +34,7 @@ from modelport.serving.pool import LoadedModel, ModelPool
 
 if TYPE_CHECKING:
     from modelport.registry import Registry
+    from modelport.registry.invalidations import CacheInvalidation
     from modelport.settings import Settings
 
 __all__ = ["Readiness", "ServingService", "version_number"]
@@ -75,6 +76,10 @@ class ServingService:
         self._lock = threading.Lock()
         self._polls = 0
         self._thread: threading.Thread | None = None
+        # told of each enrichment-cache invalidation recorded in the registry (the server's
+        # cache registers here when it has feature sources); polled with the aliases
+        self.invalidation_listeners: list[Callable[[CacheInvalidation], object]] = []
+        self._invalidations_seen: int | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, registry: Registry | None = None) -> ServingService:
@@ -148,7 +153,26 @@ class ServingService:
             except ModelportError as exc:  # documentation can wait for the next poll
                 logger.warning("the model catalog cannot be refreshed: %s", exc)
         self._state = state
+        if self.invalidation_listeners:
+            self._invalidate_caches()
         self._synced.set()
+
+    def _invalidate_caches(self) -> None:
+        try:
+            seen, found = self.registry.cache_invalidations(self._invalidations_seen)
+        except Exception as exc:
+            logger.warning("cache invalidations cannot be read, trying again: %s", exc)
+            return
+        self._invalidations_seen = seen
+        for invalidation in found:
+            logger.info(
+                "enrichment cache invalidated by %s: source %s, entity %s",
+                invalidation.actor,
+                invalidation.source or "(all)",
+                invalidation.entity or "(all)",
+            )
+            for listener in self.invalidation_listeners:
+                listener(invalidation)
 
     def _switch(self, key: AliasKey, version: int) -> None:
         with self._lock:
