@@ -1,4 +1,5 @@
-"""Fixtures for batch tests: the loan scorer, valid rows, and inputs with invalid rows."""
+"""Fixtures for batch tests: the loan scorer, valid rows, and inputs with invalid rows; the
+loan-by-customer model, whose package looks its customer inputs up by ``customer_id``."""
 
 from __future__ import annotations
 
@@ -8,8 +9,20 @@ import numpy as np
 import pandas as pd
 import pytest
 from batch_inputs import MAKERS, ROWS, Injected
+from customer_model import CUSTOMER_MODEL, CUSTOMER_RAW, CUSTOMER_RULES, CUSTOMER_SPEC
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
 
-from modelport.datasets import LOAN_FEATURES, loan_applications
+import modelport as mp
+from modelport.datasets import (
+    LOAN_FEATURES,
+    customer_loan_applications,
+    customers,
+    loan_applications,
+)
+from modelport.features import AgeFromDate
 from modelport.package import load_scorer, open_package
 from modelport.runtime import Scorer
 
@@ -40,3 +53,51 @@ def injected(
     """A 25,000-row input in each format with invalid rows at known records."""
     directory = tmp_path_factory.mktemp(f"input-{request.param}")
     return MAKERS[request.param](valid_rows, directory)
+
+
+@pytest.fixture(scope="session")
+def customer_table() -> pd.DataFrame:
+    """The bank's customers (ids 1 to 300), as the ``customers`` source holds them."""
+    return customers(300, seed=4)
+
+
+@pytest.fixture(scope="session")
+def customer_pipeline(customer_table: pd.DataFrame) -> Pipeline:
+    """Approval from the customer's row (age from the date of birth) and the application."""
+    frame = customer_loan_applications(customer_table, 2_000, seed=4)
+    frame = frame.merge(customer_table, on="customer_id")
+    prepare = ColumnTransformer(
+        [
+            ("num", "passthrough", ["age", "account_balance", "loan_amount"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["state", "purpose"]),
+        ]
+    )
+    model = Pipeline(
+        [
+            ("age", AgeFromDate(column="date_of_birth", output="age")),
+            ("prepare", prepare),
+            ("model", RandomForestClassifier(n_estimators=20, max_depth=6, random_state=0)),
+        ]
+    )
+    return model.fit(frame[CUSTOMER_RAW], frame["approved"])
+
+
+@pytest.fixture(scope="session")
+def customer_package(
+    tmp_path_factory: pytest.TempPathFactory,
+    customer_pipeline: Pipeline,
+    customer_table: pd.DataFrame,
+) -> Path:
+    """The customer model packaged with its decision rules and where its inputs come from."""
+    sample = customer_loan_applications(customer_table, 500, seed=5)
+    sample = sample.merge(customer_table, on="customer_id")
+    path = tmp_path_factory.mktemp("customer-package") / CUSTOMER_MODEL
+    mp.package(
+        customer_pipeline,
+        sample[CUSTOMER_RAW],
+        name=CUSTOMER_MODEL,
+        path=path,
+        decisions=CUSTOMER_RULES,
+        orchestration=CUSTOMER_SPEC,
+    )
+    return path

@@ -197,3 +197,34 @@ def test_a_slow_source_times_out(postgres: PostgresServer) -> None:
         slow.close()
         postgres.drop(url)
     assert time.monotonic() - began < 2.5
+
+
+def test_a_source_reconnects_after_the_database_dropped_its_connections(
+    postgres: PostgresServer,
+) -> None:
+    """Pooled connections are not pinged before use; one the server closed (a restart, an
+    idle timeout) costs a retry on a fresh connection, not a failed request."""
+    url = postgres.create()
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE customers (customer_id INTEGER, state TEXT)"))
+        connection.execute(text("INSERT INTO customers VALUES (1, 'CA')"))
+    engine.dispose()
+    source = _customers(url)
+    try:
+        assert source.fetch([{"customer_id": 1}]) == {(1,): {"customer_id": 1, "state": "CA"}}
+        admin = create_engine(postgres.url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            ended = connection.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": url.rsplit("/", 1)[1]},
+            )
+        admin.dispose()
+        assert ended >= 1
+        assert source.fetch([{"customer_id": 1}]) == {(1,): {"customer_id": 1, "state": "CA"}}
+    finally:
+        source.close()
+        postgres.drop(url)

@@ -95,10 +95,38 @@ def test_online_answers_equal_the_pipeline(
             json={k: v for k, v in records[0].items() if k != "date_of_birth"},
             timeout=10,
         )
+        unreadable = httpx.post(
+            f"{live.url}/v1/models/loan-by-customer/predict",
+            json=[records[0], {**records[1], "date_of_birth": "15/06/1990"}],
+            timeout=10,
+        )
+        too_old = httpx.post(
+            f"{live.url}/v1/models/loan-by-customer/predict",
+            json={**records[0], "date_of_birth": "1850-01-01"},
+            timeout=10,
+        )
     finally:
         stop_server(live)
     assert response.status_code == 200, response.text
     scores = [p["score"] for p in response.json()["prediction"]]
     np.testing.assert_allclose(scores, pipeline.predict_proba(rows)[:, 1], atol=1e-6)
+    # refusals name the field the caller sent, not the age the pre-step makes from it
     assert missing.status_code == 422
-    assert missing.json()["errors"][0]["field"] == "age"
+    assert missing.json()["errors"] == [
+        {
+            "record": 0,
+            "field": "date_of_birth",
+            "reason": "is required (the pre-step age_from_date derives age from it)",
+        }
+    ]
+    assert unreadable.status_code == 422
+    assert unreadable.json()["errors"] == [
+        {
+            "record": 1,
+            "field": "date_of_birth",
+            "reason": "'15/06/1990' is not a date (YYYY-MM-DD)",
+        }
+    ]
+    (error,) = too_old.json()["errors"]
+    assert error["field"] == "date_of_birth"
+    assert error["reason"].startswith("gives age: ") and "above the maximum" in error["reason"]

@@ -5,10 +5,12 @@
 
 :func:`score_file` streams a file through :func:`score_chunk`, the unit every engine runs:
 one chunk of rows in, an Arrow table of carried columns + predictions and the rejected
-rows out. See ``docs/batch.md``.
+rows out; scoring by entity, an :class:`EntityLookup` first gives the chunk its sourced
+inputs. See ``docs/batch.md``.
 """
 
 from modelport.batch.chunks import ArrowChunk, Checked, Chunk, RecordsChunk, Reject, Unreadable
+from modelport.batch.entities import Enriched, EntityLookup
 from modelport.batch.formats import Format, detect_format, resolve_format
 from modelport.batch.job import (
     DEFAULT_CHUNK_ROWS,
@@ -27,6 +29,8 @@ __all__ = [
     "BatchSummary",
     "Checked",
     "Chunk",
+    "Enriched",
+    "EntityLookup",
     "Format",
     "ProgressCallback",
     "Reader",

@@ -9,13 +9,15 @@ the record number of its first row). Two kinds:
 
 Both answer the same two questions for :func:`modelport.batch.score.score_chunk`: which
 rows pass the contract (:meth:`Chunk.check`) and what the carried columns of those rows
-are (:meth:`Chunk.carried`).
+are (:meth:`Chunk.carried`). For scoring by entity (:mod:`modelport.batch.entities`) they
+also give their key columns (:meth:`Chunk.columns`) and take the looked-up inputs
+(:meth:`Chunk.joined`).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +84,27 @@ class Chunk(ABC):
         """The chunk after the package's pre-steps (sources replaced by what they make,
         except sources that are also carried)."""
 
+    @abstractmethod
+    def objects(self) -> np.ndarray:
+        """Which rows are records at all (a JSON Lines line may be a number, or not JSON)."""
+
+    @abstractmethod
+    def columns(self, names: Sequence[str]) -> dict[str, pa.Array]:
+        """Those of ``names`` the chunk has, each as one array of a value per row (null
+        where a row lacks it)."""
+
+    @abstractmethod
+    def joined(
+        self, rows: np.ndarray | None, columns: Mapping[str, pa.Array], drop: Sequence[str]
+    ) -> Chunk:
+        """Rows ``rows`` only (``None``: all), with ``columns`` added (a value per kept row)
+        and the columns ``drop`` removed. ``start`` stays, so record numbers of the result
+        are positions in it plus ``start``, not this chunk's."""
+
+    @abstractmethod
+    def rejects(self, refused: Mapping[int, list[FieldError]]) -> list[Reject]:
+        """Rejects for the rows at the positions ``refused`` names, with those reasons."""
+
 
 def _shift(errors: list[FieldError], record: int) -> list[FieldError]:
     return [FieldError(record, e.field, e.reason) for e in errors]
@@ -112,14 +135,15 @@ class ArrowChunk(Chunk):
         )
         if not validated.errors:
             return Checked(validated, validated.accepted, [])
-        grouped = validated.errors_by_record()
-        positions = sorted(grouped)
+        return Checked(validated, validated.accepted, self.rejects(validated.errors_by_record()))
+
+    def rejects(self, refused: Mapping[int, list[FieldError]]) -> list[Reject]:
+        positions = sorted(refused)
         rows = self.table.take(pa.array(positions, type=pa.int64())).to_pylist()
-        rejects = [
-            Reject(self.start + p, _shift(grouped[p], self.start + p), row)
+        return [
+            Reject(self.start + p, _shift(refused[p], self.start + p), row)
             for p, row in zip(positions, rows, strict=True)
         ]
-        return Checked(validated, validated.accepted, rejects)
 
     def prepared(self, steps: InputSteps, carry: Sequence[str]) -> ArrowChunk:
         names = self.table.column_names
@@ -132,6 +156,25 @@ class ArrowChunk(Chunk):
         table = self.table.drop_columns([n for n in given if n not in derived and n not in carry])
         for name in steps.outputs:
             column = pa.array(np.asarray(derived[name], dtype=np.float64), from_pandas=True)
+            if name in table.column_names:
+                table = table.set_column(table.column_names.index(name), name, column)
+            else:
+                table = table.append_column(name, column)
+        return ArrowChunk(table, self.start, self.lenient)
+
+    def objects(self) -> np.ndarray:
+        return np.ones(self.n_rows, dtype=bool)
+
+    def columns(self, names: Sequence[str]) -> dict[str, pa.Array]:
+        present = self.table.column_names
+        return {n: self.table.column(n).combine_chunks() for n in names if n in present}
+
+    def joined(
+        self, rows: np.ndarray | None, columns: Mapping[str, pa.Array], drop: Sequence[str]
+    ) -> ArrowChunk:
+        table = self.table if rows is None else self.table.take(pa.array(rows, type=pa.int64()))
+        table = table.drop_columns([n for n in drop if n in table.column_names])
+        for name, column in columns.items():
             if name in table.column_names:
                 table = table.set_column(table.column_names.index(name), name, column)
             else:
@@ -192,13 +235,16 @@ class RecordsChunk(Chunk):
         for i, value in enumerate(self.values):
             if isinstance(value, Unreadable):
                 refused[i] = [FieldError(i, None, value.reason)]
+        return Checked(validated, accepted, self.rejects(refused))
+
+    def rejects(self, refused: Mapping[int, list[FieldError]]) -> list[Reject]:
         rejects = []
         for p in sorted(refused):
             value = self.values[p]
             row = value.text if isinstance(value, Unreadable) else value
             record = self.start + p
             rejects.append(Reject(record, _shift(refused[p], record), row, self._line(p)))
-        return Checked(validated, accepted, rejects)
+        return rejects
 
     def prepared(self, steps: InputSteps, carry: Sequence[str]) -> RecordsChunk:
         # a carried source keeps its value next to what the steps make from it
@@ -208,6 +254,28 @@ class RecordsChunk(Chunk):
             if isinstance(before, dict) and isinstance(after, dict):
                 after.update({n: before[n] for n in kept if n in before})
         return RecordsChunk(values, self.start, self.lines)
+
+    def objects(self) -> np.ndarray:
+        return np.fromiter((isinstance(v, dict) for v in self.values), bool, len(self.values))
+
+    def columns(self, names: Sequence[str]) -> dict[str, pa.Array]:
+        return {name: _json_column(self.values, name) for name in names}
+
+    def joined(
+        self, rows: np.ndarray | None, columns: Mapping[str, pa.Array], drop: Sequence[str]
+    ) -> RecordsChunk:
+        kept = list(range(len(self.values))) if rows is None else [int(i) for i in rows]
+        added = {name: column.to_pylist() for name, column in columns.items()}
+        dropped = frozenset(drop)
+        values = []
+        for i, position in enumerate(kept):
+            value = self.values[position]
+            if isinstance(value, dict):  # anything else is left for the validator to refuse
+                value = {k: v for k, v in value.items() if k not in dropped}
+                value.update({name: column[i] for name, column in added.items()})
+            values.append(value)
+        lines = None if self.lines is None else [self.lines[p] for p in kept]
+        return RecordsChunk(values, self.start, lines)
 
     def carried(self, names: Sequence[str], rows: np.ndarray) -> list[pa.ChunkedArray | pa.Array]:
         arrays: list[pa.ChunkedArray | pa.Array] = []
@@ -222,6 +290,15 @@ class RecordsChunk(Chunk):
                     f"({exc}); a carried column keeps one type"
                 ) from None
         return arrays
+
+
+def _json_column(values: list[Any], name: str) -> pa.Array:
+    """``name`` of every JSON object (null elsewhere); as text if the values mix types."""
+    picked = [v.get(name) if isinstance(v, dict) else None for v in values]
+    try:
+        return pa.array(picked)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if v is None else str(v) for v in picked], type=pa.string())
 
 
 def _pick(value: Any, fields: Sequence[str]) -> Any:

@@ -1,7 +1,15 @@
 """Score one chunk: rows in, an Arrow table of carried columns + predictions and the rejects out.
 
 This is the unit every batch engine runs (the local file job today; process pools and
-Dask partitions later): it holds no state between chunks and touches no files.
+Dask partitions later): it holds no state between chunks and touches no files. Scoring by
+entity, it first looks the chunk's entities up (:class:`~modelport.batch.entities.EntityLookup`,
+which holds the open sources but nothing of earlier chunks).
+
+The prediction columns are fixed per scorer (:func:`prediction_schema`), whatever the
+chunk holds: ``label`` + ``proba_<class>`` or ``value``, then the decision and confidence
+fields the package declares (``decision``, ``rule_index``, ``rule``, ``probability``,
+``margin``, ``threshold``, ``lower``, ``upper``, as
+:func:`~modelport.decisions.decide_columns` gives them).
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from modelport.batch.chunks import ArrowChunk, Chunk, Reject
+from modelport.batch.entities import EntityLookup
 from modelport.errors import BatchError
 from modelport.runtime import Prediction, Scorer, Task
 
@@ -28,31 +37,69 @@ class ScoredChunk:
     n_rows: int  # rows that came in: ``table.num_rows + len(rejects)``
 
 
+# decide_columns' text and integer columns; every other decision field is a float64
+_DECISION_TYPES = {"decision": pa.string(), "rule_index": pa.int64(), "rule": pa.string()}
+
+
 def prediction_schema(scorer: Scorer) -> pa.Schema:
-    """The prediction columns a scorer yields: ``label`` + ``proba_<class>``, or ``value``."""
+    """The prediction columns a scorer yields: ``label`` + ``proba_<class>``, or ``value``,
+    then the package's decision and confidence fields, if it declares any."""
     if scorer.task is Task.REGRESSION:
-        return pa.schema([("value", pa.float64())])
-    classes = list(scorer.classes or [])
-    try:
-        label_type = pa.array(classes).type if classes else pa.string()
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        label_type = pa.string()
-    if pa.types.is_null(label_type):
-        label_type = pa.string()
-    return pa.schema([("label", label_type), *((f"proba_{c}", pa.float64()) for c in classes)])
+        fields = [pa.field("value", pa.float64())]
+    else:
+        classes = list(scorer.classes or [])
+        try:
+            label_type = pa.array(classes).type if classes else pa.string()
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            label_type = pa.string()
+        if pa.types.is_null(label_type):
+            label_type = pa.string()
+        fields = [pa.field("label", label_type)]
+        fields += [pa.field(f"proba_{c}", pa.float64()) for c in classes]
+    if scorer.decision_columns is not None:
+        # which fields there are depends on the declaration and the task, never on the rows:
+        # those of no rows at all are those of every chunk
+        names = scorer.decision_columns(_no_rows(scorer))
+        fields += [pa.field(name, _DECISION_TYPES.get(name, pa.float64())) for name in names]
+    return pa.schema(fields)
 
 
-def _prediction_arrays(prediction: Prediction, schema: pa.Schema) -> list[pa.Array]:
+def _no_rows(scorer: Scorer) -> Prediction:
+    if scorer.task is Task.REGRESSION:
+        return Prediction(scorer.task, scorer.classes, values=np.empty(0))
+    n_classes = len(scorer.classes or [])
+    return Prediction(
+        scorer.task,
+        scorer.classes,
+        labels=np.empty(0, dtype=object),
+        probabilities=np.empty((0, n_classes)),
+    )
+
+
+def _prediction_arrays(scorer: Scorer, prediction: Prediction, schema: pa.Schema) -> list[pa.Array]:
     if prediction.task is Task.REGRESSION:
-        return [pa.array(np.asarray(prediction.values, dtype=np.float64))]
-    if prediction.labels is None or prediction.probabilities is None:
-        raise BatchError("the scorer returned no labels or probabilities")
-    labels = pa.array(prediction.labels, from_pandas=True)
-    label_type = schema.field("label").type
-    if labels.type != label_type:
-        labels = labels.cast(label_type)
-    probabilities = np.asarray(prediction.probabilities, dtype=np.float64)
-    return [labels, *(pa.array(probabilities[:, i]) for i in range(probabilities.shape[1]))]
+        arrays = [pa.array(np.asarray(prediction.values, dtype=np.float64))]
+    else:
+        if prediction.labels is None or prediction.probabilities is None:
+            raise BatchError("the scorer returned no labels or probabilities")
+        labels = pa.array(prediction.labels, from_pandas=True)
+        label_type = schema.field("label").type
+        if labels.type != label_type:
+            labels = labels.cast(label_type)
+        probabilities = np.asarray(prediction.probabilities, dtype=np.float64)
+        arrays = [labels, *(pa.array(probabilities[:, i]) for i in range(probabilities.shape[1]))]
+    if scorer.decision_columns is None:
+        return arrays
+    decided = scorer.decision_columns(prediction)
+    wanted = schema.names[len(arrays) :]
+    if list(decided) != wanted:
+        raise BatchError(f"the decision fields are {list(decided)}, not {wanted} as declared")
+    # from_pandas: NaN (a row with no margin) is a missing value, as null is in JSON answers
+    arrays += [
+        pa.array(np.asarray(decided[name]), type=schema.field(name).type, from_pandas=True)
+        for name in wanted
+    ]
+    return arrays
 
 
 def score_chunk(
@@ -63,30 +110,42 @@ def score_chunk(
     ignore_extra: bool = False,
     record_column: str | None = None,
     schema: pa.Schema | None = None,
+    lookup: EntityLookup | None = None,
 ) -> ScoredChunk:
     """Validate ``chunk``, score the rows that pass, and keep the others as rejects.
 
     The table holds ``record_column`` (each row's record number) if named, the ``carry``
     columns, then the predictions. ``schema`` is :func:`prediction_schema` of ``scorer``
-    (computed when not given).
+    (computed when not given). With ``lookup``, the chunk holds entity keys: their sourced
+    inputs are looked up first, and entities the sources do not have are rejects.
     """
     schema = schema or prediction_schema(scorer)
+    whole = chunk
+    enriched = lookup(chunk, carry) if lookup is not None else None
+    if enriched is not None:
+        chunk = enriched.chunk
     if scorer.pre_steps is not None:
         chunk = chunk.prepared(scorer.pre_steps, carry)
     checked = chunk.check(scorer.validator, carry=carry, ignore_extra=ignore_extra)
     prediction = scorer.score_validated(checked.validated)
-    arrays = [*chunk.carried(carry, checked.accepted), *_prediction_arrays(prediction, schema)]
+    arrays = [
+        *chunk.carried(carry, checked.accepted),
+        *_prediction_arrays(scorer, prediction, schema),
+    ]
     names = [*carry, *schema.names]
+    accepted, rejects = checked.accepted, checked.rejects
+    if enriched is not None:
+        accepted, rejects = enriched.renumbered(accepted, rejects)
     if record_column is not None:
-        arrays.insert(0, pa.array(checked.accepted + chunk.start, type=pa.int64()))
+        arrays.insert(0, pa.array(accepted + whole.start, type=pa.int64()))
         names.insert(0, record_column)
     table = pa.Table.from_arrays(arrays, names=names)
-    if table.num_rows + len(checked.rejects) != chunk.n_rows:
+    if table.num_rows + len(rejects) != whole.n_rows:
         raise BatchError(
-            f"records {chunk.start} to {chunk.start + chunk.n_rows - 1}: {chunk.n_rows} rows in, "
-            f"but {table.num_rows} scored and {len(checked.rejects)} rejected"
+            f"records {whole.start} to {whole.start + whole.n_rows - 1}: {whole.n_rows} rows in, "
+            f"but {table.num_rows} scored and {len(rejects)} rejected"
         )
-    return ScoredChunk(table, checked.rejects, chunk.n_rows)
+    return ScoredChunk(table, rejects, whole.n_rows)
 
 
 def score_table(
@@ -98,6 +157,7 @@ def score_table(
     lenient: bool = False,
     ignore_extra: bool = False,
     record_column: str | None = None,
+    lookup: EntityLookup | None = None,
 ) -> ScoredChunk:
     """:func:`score_chunk` for an Arrow table whose first row is record ``start``."""
     return score_chunk(
@@ -106,4 +166,5 @@ def score_table(
         carry=carry,
         ignore_extra=ignore_extra,
         record_column=record_column,
+        lookup=lookup,
     )

@@ -30,6 +30,7 @@ from rich.text import Text
 from modelport.batch import BatchSummary, Format, score_file
 from modelport.cli.output import console, err_console, fail_on_errors
 from modelport.errors import InvalidName, PackageError
+from modelport.orchestrate.spec import OrchestrationSpec
 from modelport.package import load_scorer, open_package
 from modelport.runtime import Scorer
 from modelport.settings import Settings
@@ -62,7 +63,11 @@ def score(
         None, "--output-format", help="Output format; by default from the file name."
     ),
     carry: list[str] | None = typer.Option(
-        None, "--carry", "-c", help="Input columns to copy to the output, comma-separated."
+        None,
+        "--carry",
+        "-c",
+        help="Input columns to copy to the output, comma-separated (default: none, or the "
+        "entity keys when scoring by entity; --carry '' for none).",
     ),
     rejects: Path | None = typer.Option(
         None, "--rejects", help="Rejects file (JSON Lines); default <output>.rejects.jsonl."
@@ -82,19 +87,33 @@ def score(
         metavar="NAME",
         help="Add each row's record number (0-based input row) as a first column NAME.",
     ),
+    sources: Path | None = typer.Option(
+        None,
+        "--sources",
+        metavar="FILE",
+        help="Feature sources file (YAML) binding the model's sources to databases, to score "
+        "a file of entity keys; default MODELPORT_SOURCES_FILE.",
+    ),
     threads: int = typer.Option(1, "--threads", min=1, help="Scoring threads."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     json_summary: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Score a file in chunks; rows that break the contract go to the rejects file.
 
-    The output holds the carried columns, then label + proba_<class> (or value),
-    for the accepted rows in input order; it appears only once the whole file is scored.
+    The output holds the carried columns, then label + proba_<class> (or value)
+    and the decision fields the package declares, for the accepted rows in input
+    order; it appears only once the whole file is scored.
+
+    A file of entity keys (e.g. customer_id, with any request-time inputs) is
+    scored by entity when the package says where its other inputs come from:
+    each chunk is looked up in the feature sources (--sources).
     """
     settings = Settings()
-    columns = [name.strip() for item in carry or () for name in item.split(",") if name.strip()]
+    columns = None
+    if carry is not None:
+        columns = [name.strip() for item in carry for name in item.split(",") if name.strip()]
     with fail_on_errors(), _interruptible():
-        scorer = _load(model, settings, threads)
+        scorer, orchestration = _load(model, settings, threads)
         with _progress(quiet) as progress:
             summary = score_file(
                 scorer,
@@ -108,6 +127,8 @@ def score(
                 progress=progress,
                 ignore_extra=ignore_extra,
                 record_column=record_column,
+                orchestration=orchestration,
+                sources=sources or settings.sources_file,
             )
     if json_summary:
         console.out(orjson.dumps(summary.to_dict()).decode(), highlight=False)
@@ -115,27 +136,34 @@ def score(
         _print_summary(summary)
 
 
-def _load(reference: str, settings: Settings, threads: int) -> Scorer:
-    """A package path if one exists there, else a registry reference (verified either way)."""
+def _load(
+    reference: str, settings: Settings, threads: int
+) -> tuple[Scorer, OrchestrationSpec | None]:
+    """The scorer of a package path if one exists there, else of a registry reference
+    (verified either way), and where the package says its inputs come from."""
     path = Path(reference)
     if path.exists():
-        return load_scorer(open_package(path), threads=threads)
-    from modelport.registry import Registry, parse_ref
+        package = open_package(path)
+    else:
+        from modelport.registry import Registry, parse_ref
 
-    try:
-        ref = parse_ref(reference)
-    except InvalidName:
-        if "/" in reference or "\\" in reference or path.suffix:
-            raise PackageError(f"no package at {reference}: no such file or directory") from None
-        raise
-    with Registry.from_settings(settings) as registry:
-        package = registry.open(ref)
-    return load_scorer(package, threads=threads)
+        try:
+            ref = parse_ref(reference)
+        except InvalidName:
+            if "/" in reference or "\\" in reference or path.suffix:
+                raise PackageError(
+                    f"no package at {reference}: no such file or directory"
+                ) from None
+            raise
+        with Registry.from_settings(settings) as registry:
+            package = registry.open(ref)
+    return load_scorer(package, threads=threads), package.manifest.orchestration
 
 
 def _print_summary(summary: BatchSummary) -> None:
+    by = f" by {', '.join(summary.entity_keys)}" if summary.entity_keys else ""
     console.print(
-        f"[green]scored[/] {summary.rows_scored:,} of {summary.rows_read:,} rows "
+        f"[green]scored[/] {summary.rows_scored:,} of {summary.rows_read:,} rows{by} "
         f"into {summary.output} in {summary.elapsed_seconds:.1f} s "
         f"({summary.rows_per_second:,.0f} rows/s)",
         highlight=False,

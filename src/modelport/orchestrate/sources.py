@@ -18,12 +18,21 @@ bounded by ``timeout_seconds``: a source that is down or slow raises
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import Engine, bindparam, column, create_engine, select, table, text, tuple_
+from sqlalchemy import (
+    Engine,
+    bindparam,
+    column,
+    create_engine,
+    inspect,
+    select,
+    table,
+    text,
+    tuple_,
+)
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
@@ -84,7 +93,6 @@ class SqlSource:
     def __init__(self, binding: SourceBinding) -> None:
         self.binding = binding
         self._engine = _engine(binding)
-        self._lock = threading.Lock()
         self._columns: list[str] | None = binding.columns
 
     @property
@@ -94,29 +102,70 @@ class SqlSource:
     def close(self) -> None:
         self._engine.dispose()
 
+    def key_types(self) -> dict[str, type]:
+        """The Python type the database declares for each key column of a table source.
+
+        A table source matches the rows it reads to the keys asked for by the values the
+        database returns, so a key read from a text file (``"17"``) must first be typed like
+        the column (``17``). Empty for a query source (its rows are matched by the keys
+        sent); a column whose type SQLAlchemy cannot map is left out.
+        """
+        if self.binding.table is None:
+            return {}
+        try:
+            declared = inspect(self._engine).get_columns(self.binding.table)
+        except sa_exc.NoSuchTableError:
+            raise FeatureSourceUnavailable(
+                f"feature source {self.name!r} has no table {self.binding.table!r}",
+                source=self.name,
+            ) from None
+        except sa_exc.SQLAlchemyError as exc:
+            raise FeatureSourceUnavailable(
+                f"feature source {self.name!r} is unavailable: {_reason(exc)}", source=self.name
+            ) from exc
+        types: dict[str, type] = {}
+        for described in declared:
+            if described["name"] in self.binding.keys:
+                try:
+                    types[described["name"]] = described["type"].python_type
+                except NotImplementedError:
+                    continue
+        return types
+
     def fetch(self, entities: Iterable[Mapping[str, Any]]) -> dict[EntityKey, dict[str, Any]]:
         """The row of every entity found, by key; entities not found are simply absent."""
         keys = list(dict.fromkeys(entity_key(self.binding, e) for e in entities))
-        found: dict[EntityKey, dict[str, Any]] = {}
         try:
-            with self._engine.connect() as connection:
-                if self.binding.query is not None:
-                    statement = text(self.binding.query)
-                    for key in keys:
-                        params = dict(zip(self.binding.keys, key, strict=True))
-                        row = connection.execute(statement, params).mappings().first()
-                        if row is not None:
-                            found[key] = dict(row)
-                    return found
-                for start in range(0, len(keys), _FETCH_CHUNK):
-                    chunk = keys[start : start + _FETCH_CHUNK]
-                    for row in connection.execute(self._table_query(chunk)).mappings():
-                        found[tuple(row[k] for k in self.binding.keys)] = dict(row)
+            try:
+                found = self._read(keys)
+            except sa_exc.DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                # A pooled connection had died (the database restarted): once more, afresh.
+                # Connections are not pinged before use, which would cost a round trip each.
+                found = self._read(keys)
         except sa_exc.SQLAlchemyError as exc:
             raise FeatureSourceUnavailable(
                 f"feature source {self.name!r} is unavailable: {_reason(exc)}", source=self.name
             ) from exc
         return {key: found[key] for key in keys if key in found}
+
+    def _read(self, keys: Sequence[EntityKey]) -> dict[EntityKey, dict[str, Any]]:
+        found: dict[EntityKey, dict[str, Any]] = {}
+        with self._engine.connect() as connection:
+            if self.binding.query is not None:
+                statement = text(self.binding.query)
+                for key in keys:
+                    params = dict(zip(self.binding.keys, key, strict=True))
+                    row = connection.execute(statement, params).mappings().first()
+                    if row is not None:
+                        found[key] = dict(row)
+                return found
+            for start in range(0, len(keys), _FETCH_CHUNK):
+                chunk = keys[start : start + _FETCH_CHUNK]
+                for row in connection.execute(self._table_query(chunk)).mappings():
+                    found[tuple(row[k] for k in self.binding.keys)] = dict(row)
+        return found
 
     def _table_query(self, chunk: Sequence[EntityKey]) -> Any:
         wanted = list(dict.fromkeys([*self.binding.keys, *(self._columns or [])]))
@@ -131,7 +180,11 @@ class SqlSource:
 
 
 def _engine(binding: SourceBinding) -> Engine:
-    """An engine whose every statement gives up after the binding's timeout."""
+    """An engine whose every statement gives up after the binding's timeout.
+
+    PostgreSQL reads run in autocommit mode: a lookup needs no transaction, and skipping
+    ``BEGIN`` and the ``ROLLBACK`` on return to the pool saves two round trips per fetch.
+    """
     url = make_url(binding.url)
     timeout = binding.timeout_seconds
     backend = url.get_backend_name()
@@ -143,10 +196,10 @@ def _engine(binding: SourceBinding) -> Engine:
             "connect_timeout": max(1, round(timeout)),
             "options": f"-c statement_timeout={milliseconds}",
         }
-        return create_engine(url, connect_args=args, pool_pre_ping=True, pool_size=8)
+        return create_engine(url, connect_args=args, isolation_level="AUTOCOMMIT")
     if backend == "sqlite":
         return create_engine(url, connect_args={"timeout": timeout})
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url)
 
 
 def _reason(exc: sa_exc.SQLAlchemyError) -> str:

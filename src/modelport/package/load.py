@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from modelport.decisions import decide
-from modelport.errors import IntegrityError, PackageError
-from modelport.features.presteps import PreSteps
+from modelport.decisions import decide, decide_columns
+from modelport.errors import FieldError, IntegrityError, PackageError
+from modelport.features._arrays import as_day
+from modelport.features.presteps import PreStep, PreSteps
 from modelport.package.files import sha256_file
 from modelport.package.manifest import MANIFEST_FILE, Manifest, Runtime
 from modelport.runtime import NativeScorer, OnnxScorer, Scorer, Task
@@ -113,6 +114,7 @@ def load_scorer(package: Package, *, threads: int = 1) -> Scorer:
     declared = manifest.decisioning
     if declared is not None and not declared.is_empty:
         scorer.extras = partial(decide, decisioning=declared)
+        scorer.decision_columns = partial(decide_columns, decisioning=declared)
     if manifest.presteps:
         scorer.pre_steps = PreStepInputs(PreSteps.from_manifest(manifest.presteps))
     return scorer
@@ -164,6 +166,28 @@ class PreStepInputs:
             prepared.append(kept)
             row += 1
         return prepared
+
+    def explain(self, errors: list[FieldError], records: Sequence[Any]) -> list[FieldError]:
+        """Errors on a derived field restated on the field the caller sent: an unreadable
+        or missing date of birth, not a missing age; an age out of range as such."""
+        sources = {out: step for step in self.steps.steps for out in step.outputs}
+        explained: dict[tuple[int | None, str | None, str], FieldError] = {}
+        for error in errors:
+            step = sources.get(error.field or "")
+            record = records[error.record] if error.record is not None else None
+            if step is not None and isinstance(record, dict):
+                error = FieldError(error.record, step.column, _reason(step, error, record))
+            explained.setdefault((error.record, error.field, error.reason), error)
+        return list(explained.values())
+
+
+def _reason(step: PreStep, error: FieldError, record: Mapping[str, Any]) -> str:
+    raw = record.get(step.column)
+    if raw is None:
+        return f"is required (the pre-step {step.step} derives {error.field} from it)"
+    if np.isnat(as_day(raw)):
+        return f"{str(raw)[:40]!r} is not a date (YYYY-MM-DD)"
+    return f"gives {error.field}: {error.reason}"
 
 
 def _length(columns: Mapping[str, Any]) -> int:

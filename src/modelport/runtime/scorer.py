@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from modelport.contract import Contract, FieldType, Validated, Validator
-from modelport.errors import InvalidInput, PackageError
+from modelport.errors import FieldError, InvalidInput, PackageError
 from modelport.runtime.prediction import Prediction, Task
 
 __all__ = ["MISSING_STRING", "NativeScorer", "OnnxScorer", "Scorer", "is_safe_native_type"]
@@ -66,6 +66,10 @@ class InputSteps(Protocol):
 
     def columns(self, columns: Mapping[str, Any]) -> dict[str, Any]: ...
 
+    def explain(self, errors: list[FieldError], records: Sequence[Any]) -> list[FieldError]:
+        """``errors`` on the steps' outputs restated on the inputs callers sent."""
+        ...
+
 
 class Scorer(ABC):
     """Validate, then score. Subclasses implement :meth:`run` on validated columns."""
@@ -78,6 +82,9 @@ class Scorer(ABC):
         # fields the package adds to every answer (decision, rule, confidence); set by
         # modelport.package.load_scorer when the manifest declares them
         self.extras: Callable[[Prediction], list[dict[str, Any]]] | None = None
+        # the same fields as columns (decision, rule, probability, margin, interval bounds)
+        # for batch output; set together with ``extras``
+        self.decision_columns: Callable[[Prediction], Mapping[str, Any]] | None = None
         # the package's declared pre-steps (e.g. age from a date of birth), run on what
         # callers send before validation; set by modelport.package.load_scorer
         self.pre_steps: InputSteps | None = None
@@ -99,9 +106,12 @@ class Scorer(ABC):
 
     def validate_records(self, records: Sequence[Any]) -> Validated:
         """Validate what a caller sent (after the package's pre-steps, if any)."""
-        if self.pre_steps is not None:
-            records = self.pre_steps.records(records)
-        return self.validator.validate_records(records)
+        if self.pre_steps is None:
+            return self.validator.validate_records(records)
+        validated = self.validator.validate_records(self.pre_steps.records(records))
+        if validated.errors:  # "age is required" means "date_of_birth is not a date"
+            validated.errors = self.pre_steps.explain(validated.errors, records)
+        return validated
 
     def predict_records(self, records: Sequence[Any]) -> Prediction:
         """Score JSON-like records; any invalid record refuses the whole call."""
