@@ -74,6 +74,7 @@ def test_concurrent_misses_are_fetched_in_one_query(customers_url: str, selects:
         )
 
     try:
+        enricher.sources["customers"].key_types()  # read once per source, on first use
         selects.clear()
         answers = asyncio.run(many())
         concurrent_selects = len(selects)
@@ -92,6 +93,8 @@ class _GatedEnricher(Enricher):
 
     def __init__(self, sources: Mapping[str, SqlSource]) -> None:
         super().__init__(sources, EnrichmentCache())
+        for source in sources.values():
+            source.key_types()  # read on a source's first use; here, before the scenario
         self.gate = threading.Event()
         self.fetched: list[list[EntityKey]] = []
 

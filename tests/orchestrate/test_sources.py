@@ -98,6 +98,30 @@ def test_a_composite_key_and_a_query_source(customers_url: str) -> None:
     assert doubled == {(2,): {"double_balance": pytest.approx(42.0)}}
 
 
+def test_keys_are_typed_like_the_source_columns(customers_url: str) -> None:
+    """A client's "17" finds customer 17 and "abc" never reaches the database (PostgreSQL
+    would refuse to compare an integer column with text, which is no fault of the source)."""
+    accounts = SqlSource(
+        SourceBinding(name="accounts", url=customers_url, table="accounts", keys=["bank", "number"])
+    )
+    customers = _customers(customers_url, columns=["state"])
+    try:
+        assert customers.key_types() == {"customer_id": int}
+        found = customers.fetch([{"customer_id": " 17 "}, {"customer_id": 18.0}])
+        by_text = accounts.fetch([{"bank": "a", "number": "2"}])
+        with pytest.raises(InvalidInput) as caught:
+            customers.fetch([{"customer_id": "17x"}])
+        with pytest.raises(InvalidInput, match="not a key value"):
+            customers.fetch([{"customer_id": {"$ne": 1}}])
+    finally:
+        accounts.close()
+        customers.close()
+    assert sorted(found) == [(17,), (18,)]
+    assert list(by_text) == [("a", 2)]
+    (error,) = caught.value.errors
+    assert error.field == "customer_id" and "is not an integer" in error.reason
+
+
 def test_a_binding_is_checked_when_declared() -> None:
     with pytest.raises(ValueError, match="exactly one of table or query"):
         SourceBinding(name="x", url="sqlite://", keys=["id"])

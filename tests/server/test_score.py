@@ -135,6 +135,11 @@ def test_score_by_customer_id_equals_the_pipeline_on_the_joined_row(
             json={"model-id": MODEL, "customer-id": 17, "loan-amount": 9000, "purpose": "car"},
             timeout=10,
         )
+        as_text = httpx.post(  # an id as text finds the same customer, on either database
+            f"{live.url}/v1/score",
+            json={"model-id": MODEL, "customer-id": "17", "loan-amount": 9000, "purpose": "car"},
+            timeout=10,
+        )
         unknown = httpx.post(
             f"{live.url}/v1/score",
             json={
@@ -167,11 +172,12 @@ def test_score_by_customer_id_equals_the_pipeline_on_the_joined_row(
     assert body["model"] == {"name": MODEL, "version": 1}
     assert body["entity"] == {"customer_id": 17}
     assert hyphenated.status_code == 200 and hyphenated.json()["score"] == body["score"]
+    assert as_text.status_code == 200 and as_text.json()["score"] == body["score"]
     assert unknown.status_code == 404 and unknown.json()["code"] == "entity_not_found"
     assert "999999" in unknown.json()["message"]
     assert overriding.status_code == 422 and overriding.json()["errors"][0]["field"] == "state"
     logged = read_predictions(log_url)
-    assert len(logged) == 2  # the two answered requests; refusals are not predictions
+    assert len(logged) == 3  # the three answered requests; refusals are not predictions
     record = next(r for r in logged if r.request_id == canonical.headers["x-request-id"])
     assert record.entity == {"customer_id": 17} and record.decision == body["decision"]
     assert record.inputs["date_of_birth"] == table[table.customer_id == 17].date_of_birth.item()
@@ -269,12 +275,19 @@ def test_score_requests_are_checked(tmp_path: Path, package_path: Path, crm_url:
             b'{"model": "loan-by-customer", "entity": {"client": 1}}': 422,
             b'{"model": "nope", "entity": {"customer_id": 1}}': 404,
             b'{"model": "loan-by-customer", "entity": {"customer_id": 1}, "extra": 1}': 400,
+            # keys typed like the table's integer column: never sent to the database as text
+            b'{"model": "loan-by-customer", "entity": {"customer_id": "abc"}}': 422,
+            b'{"model": "loan-by-customer", "entity": {"customer_id": [1]}}': 422,
+            b'{"model": "loan-by-customer", "entity": {"customer_id": true}}': 422,
+            b'{"model": "loan-by-customer", "entity": {"customer_id": 1.5}}': 422,
         }
         answers = {body: post(body) for body in cases}
     finally:
         stop_server(live)
     for body, status in cases.items():
         assert answers[body].status_code == status, (body, answers[body].text)
+        if status == 422 and b'"customer_id": 1' not in body:
+            assert answers[body].json()["errors"][0]["field"] == "customer_id"
     assert np.all([a.json()["success"] is False for a in answers.values()])
 
 

@@ -36,6 +36,9 @@ class CoalescingEnricher:
 
     async def rows(self, source_name: str, entities: Sequence[Mapping[str, Any]]) -> list[Row]:
         """The source's row for each entity, in order; :meth:`Enricher.rows` without blocking."""
+        source = self.enricher.source(source_name)
+        if not source.knows_key_types:  # once per source: the catalog read, off the loop
+            await asyncio.get_running_loop().run_in_executor(self._executor, source.key_types)
         lookup = self.enricher.lookup(source_name, entities)
         if lookup.missing:
             lookup.found.update(await self._queue(lookup.source).fetch(lookup.missing))

@@ -24,11 +24,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from modelport.errors import ModelportError
-from modelport.orchestrate.sources import SqlSource
+from modelport.orchestrate.sources import INTEGER_TEXT, SqlSource
 
 __all__ = ["FetchedColumns", "fetch_columns", "typed_keys"]
 
-_INTEGER_TEXT = r"^[+-]?[0-9]{1,18}$"  # what fits an int64 without a doubt
+_INTEGER_TEXT = f"^{INTEGER_TEXT.pattern}$"  # as entity_key reads one key
 
 
 @dataclass(frozen=True, slots=True)

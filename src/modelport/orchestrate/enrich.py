@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from modelport.errors import EntityNotFound
+from modelport.errors import EntityNotFound, InvalidInput
 from modelport.orchestrate.cache import EnrichmentCache
-from modelport.orchestrate.sources import EntityKey, SqlSource, entity_key
+from modelport.orchestrate.sources import EntityKey, SqlSource
 
 __all__ = ["Enricher", "Lookup"]
 
@@ -66,26 +66,36 @@ class Enricher:
         dropped = 0
         for name, bound in self.sources.items():
             if (source is None or name == source) and all(k in entity for k in bound.binding.keys):
-                dropped += self.cache.invalidate(name, entity_key(bound.binding, entity))
+                try:
+                    key = bound.key_of(entity)
+                except InvalidInput:  # not a key of this source: nothing is cached under it
+                    continue
+                dropped += self.cache.invalidate(name, key)
         return dropped
 
     def rows(self, source_name: str, entities: Sequence[Mapping[str, Any]]) -> list[Row]:
         """The source's row for each entity, in order (fetching in this thread)."""
+        self.source(source_name).key_types()  # keys are typed like the source's columns
         lookup = self.lookup(source_name, entities)
         if lookup.missing:
             lookup.found.update(self.fetch(lookup.source, lookup.missing))
         return lookup.rows()
 
-    def lookup(self, source_name: str, entities: Sequence[Mapping[str, Any]]) -> Lookup:
-        """The cache's part of :meth:`rows` (no I/O: safe on an event loop)."""
-        source = self.sources.get(source_name)
+    def source(self, name: str) -> SqlSource:
+        source = self.sources.get(name)
         if source is None:
             known = ", ".join(sorted(self.sources)) or "none are configured"
             raise EntityNotFound(
-                f"the model reads from source {source_name!r}, which this deployment does not "
+                f"the model reads from source {name!r}, which this deployment does not "
                 f"bind (bound sources: {known})"
             )
-        keys = [entity_key(source.binding, entity) for entity in entities]
+        return source
+
+    def lookup(self, source_name: str, entities: Sequence[Mapping[str, Any]]) -> Lookup:
+        """The cache's part of :meth:`rows` (no I/O: safe on an event loop). The keys are
+        typed like the source's key columns once :meth:`SqlSource.key_types` was read."""
+        source = self.source(source_name)
+        keys = [source.key_of(entity) for entity in entities]
         found, missing = self.cache.get_many(source_name, dict.fromkeys(keys))
         return Lookup(source, keys, found, missing)
 

@@ -36,12 +36,13 @@ from sqlalchemy import (
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
-from modelport.errors import FeatureSourceUnavailable, InvalidInput
+from modelport.errors import FeatureSourceUnavailable, FieldError, InvalidInput
 
 __all__ = ["EntityKey", "SourceBinding", "SqlSource", "entity_key"]
 
 EntityKey = tuple[Any, ...]
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,18}")  # text that is an int64 without a doubt
 _FETCH_CHUNK = 500  # entities per query: bounded statement size on every database
 
 
@@ -77,14 +78,45 @@ class SourceBinding(BaseModel):
         return self
 
 
-def entity_key(binding: SourceBinding, entity: Mapping[str, Any]) -> EntityKey:
-    """The entity's key values in the binding's key order; a clear error if one is absent."""
+def entity_key(
+    binding: SourceBinding,
+    entity: Mapping[str, Any],
+    types: Mapping[str, type] | None = None,
+) -> EntityKey:
+    """The entity's key values in the binding's key order, typed like the source's key
+    columns when ``types`` says what they are (:meth:`SqlSource.key_types`): a client's
+    ``"17"`` finds customer 17, and ``"abc"`` is refused rather than sent to the database.
+    """
     missing = [k for k in binding.keys if entity.get(k) is None]
     if missing:
         raise InvalidInput(
             f"the entity lacks {', '.join(missing)}, the key of source {binding.name!r}"
         )
-    return tuple(entity[k] for k in binding.keys)
+    kinds = types or {}
+    return tuple(_typed(binding.name, k, entity[k], kinds.get(k)) for k in binding.keys)
+
+
+def _typed(source: str, name: str, value: Any, kind: type | None) -> Any:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        reason = f"{str(value)[:40]!r} is not a key value: send a string or a number"
+        raise InvalidInput(f"entity key {name} is not usable", [FieldError(None, name, reason)])
+    if kind is int:
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and INTEGER_TEXT.fullmatch(value.strip()):
+            return int(value)
+    elif kind is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int):
+            return str(value)
+    else:
+        return value  # a query source, or a type we do not map: the database decides
+    wanted = "an integer" if kind is int else "text"
+    reason = f"{str(value)[:40]!r} is not {wanted}, as the key column of source {source!r} is"
+    raise InvalidInput(f"entity key {name} cannot be looked up", [FieldError(None, name, reason)])
 
 
 class SqlSource:
@@ -94,6 +126,16 @@ class SqlSource:
         self.binding = binding
         self._engine = _engine(binding)
         self._columns: list[str] | None = binding.columns
+        self._key_types: dict[str, type] | None = None  # read from the database once
+
+    @property
+    def knows_key_types(self) -> bool:
+        """Whether :meth:`key_types` has been read (it is then free)."""
+        return self._key_types is not None
+
+    def key_of(self, entity: Mapping[str, Any]) -> EntityKey:
+        """The entity's key, typed like the key columns once they are known."""
+        return entity_key(self.binding, entity, self._key_types)
 
     @property
     def name(self) -> str:
@@ -103,13 +145,19 @@ class SqlSource:
         self._engine.dispose()
 
     def key_types(self) -> dict[str, type]:
-        """The Python type the database declares for each key column of a table source.
+        """The Python type the database declares for each key column of a table source
+        (read once, then remembered; blocking the first time).
 
         A table source matches the rows it reads to the keys asked for by the values the
         database returns, so a key read from a text file (``"17"``) must first be typed like
         the column (``17``). Empty for a query source (its rows are matched by the keys
         sent); a column whose type SQLAlchemy cannot map is left out.
         """
+        if self._key_types is None:
+            self._key_types = self._declared_key_types()
+        return self._key_types
+
+    def _declared_key_types(self) -> dict[str, type]:
         if self.binding.table is None:
             return {}
         try:
@@ -134,7 +182,8 @@ class SqlSource:
 
     def fetch(self, entities: Iterable[Mapping[str, Any]]) -> dict[EntityKey, dict[str, Any]]:
         """The row of every entity found, by key; entities not found are simply absent."""
-        keys = list(dict.fromkeys(entity_key(self.binding, e) for e in entities))
+        types = self.key_types()
+        keys = list(dict.fromkeys(entity_key(self.binding, e, types) for e in entities))
         try:
             try:
                 found = self._read(keys)
@@ -144,6 +193,10 @@ class SqlSource:
                 # A pooled connection had died (the database restarted): once more, afresh.
                 # Connections are not pinged before use, which would cost a round trip each.
                 found = self._read(keys)
+        except sa_exc.DataError as exc:  # the keys sent do not fit (a query source's CAST)
+            raise InvalidInput(
+                f"the entity's keys do not fit source {self.name!r}: {_reason(exc)}"
+            ) from exc
         except sa_exc.SQLAlchemyError as exc:
             raise FeatureSourceUnavailable(
                 f"feature source {self.name!r} is unavailable: {_reason(exc)}", source=self.name
