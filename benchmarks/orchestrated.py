@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import importlib.metadata
 import os
 import platform
@@ -61,7 +62,16 @@ from orchestrated_parts.load import (
     score_bodies,
     write_script,
 )
-from orchestrated_parts.report import PREDICT, SCORE, Cell, Outcome, render
+from orchestrated_parts.report import (
+    PREDICT,
+    REPEATS,
+    SCORE,
+    TARGET_CONNECTIONS,
+    TARGETS,
+    Cell,
+    Outcome,
+    render,
+)
 from orchestrated_parts.setup import (
     MODEL,
     RAW,
@@ -220,9 +230,28 @@ class Bench:
             for connections in CONNECTIONS[workers]:
                 for endpoint, url in urls.items():
                     script = self.scripts[(endpoint, cache)]
-                    cell = self.measure(
-                        database, server.process.pid, endpoint, url, script, connections, load_cpus
+                    target = (
+                        endpoint == SCORE
+                        and connections == TARGET_CONNECTIONS
+                        and any((database.title, cache) == (d, c) for d, c, _ in TARGETS)
                     )
+                    cells = [
+                        self.measure(
+                            database,
+                            server.process.pid,
+                            endpoint,
+                            url,
+                            script,
+                            connections,
+                            load_cpus,
+                        )
+                        for _ in range(REPEATS if target else 1)
+                    ]
+                    cells.sort(key=lambda c: c.result.p99_ms)
+                    cell = cells[len(cells) // 2]
+                    if target:
+                        repeats = tuple((c.result.p99_ms, c.result.errors) for c in cells)
+                        cell = dataclasses.replace(cell, repeats=repeats)
                     outcome.cells.append(cell)
                     r, cpu = cell.result, cell.cpu
                     print(
@@ -302,7 +331,11 @@ def header(
         "(or, in a run that opened new PostgreSQL connections, the backends that closed "
         "before its end). "
         "Server CPU ms per request = server cores / req/s. New PostgreSQL connections = "
-        "sessions opened on the run's database during the run (`pg_stat_database`).",
+        "sessions opened on the run's database during the run (`pg_stat_database`). "
+        f"A run a target is judged on (score by id on PostgreSQL at {TARGET_CONNECTIONS} "
+        f"connections) is measured {REPEATS} times in a row on the same server; the table "
+        "shows the run with the median p99, and the targets list every run's p99 (one run "
+        "of 10 s on two shared cores can catch a scheduling hiccup of several ms).",
     ]
 
 
