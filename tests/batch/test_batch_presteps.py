@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from batch_inputs import read_rejects
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
@@ -92,3 +93,9 @@ def test_an_unreadable_date_is_a_reject_not_a_crash(tmp_path: Path, scorer, fram
     rows.to_csv(source, index=False)
     summary = score_file(scorer, source, tmp_path / "out.parquet")
     assert (summary.rows_scored, summary.rows_rejected) == (2, 1)
+    # named as the file has it, as online answers name it: not "age is required"
+    [reject] = read_rejects(Path(f"{tmp_path / 'out.parquet'}.rejects.jsonl"))
+    assert reject["record"] == 1
+    assert reject["errors"] == [
+        {"field": "date_of_birth", "reason": "'not a date' is not a date (YYYY-MM-DD)"}
+    ]

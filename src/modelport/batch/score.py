@@ -14,16 +14,18 @@ fields the package declares (``decision``, ``rule_index``, ``rule``, ``probabili
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
-from modelport.batch.chunks import ArrowChunk, Chunk, Reject
+from modelport.batch.chunks import ArrowChunk, Checked, Chunk, Reject
 from modelport.batch.entities import EntityLookup
-from modelport.errors import BatchError
+from modelport.errors import BatchError, FieldError
 from modelport.runtime import Prediction, Scorer, Task
+from modelport.runtime.scorer import InputSteps
 
 __all__ = ["ScoredChunk", "prediction_schema", "score_chunk", "score_table"]
 
@@ -124,9 +126,12 @@ def score_chunk(
     enriched = lookup(chunk, carry) if lookup is not None else None
     if enriched is not None:
         chunk = enriched.chunk
+    raw = chunk
     if scorer.pre_steps is not None:
         chunk = chunk.prepared(scorer.pre_steps, carry)
     checked = chunk.check(scorer.validator, carry=carry, ignore_extra=ignore_extra)
+    if scorer.pre_steps is not None and checked.rejects:
+        checked = _explained(scorer.pre_steps, raw, checked)
     prediction = scorer.score_validated(checked.validated)
     arrays = [
         *chunk.carried(carry, checked.accepted),
@@ -146,6 +151,20 @@ def score_chunk(
             f"but {table.num_rows} scored and {len(rejects)} rejected"
         )
     return ScoredChunk(table, rejects, whole.n_rows)
+
+
+def _explained(steps: InputSteps, raw: Chunk, checked: Checked) -> Checked:
+    """Rejects restated on the columns the file holds, as online answers are: a date of
+    birth that is not a date, not a missing age (:meth:`InputSteps.explain`)."""
+    columns = raw.columns(steps.inputs)
+    rejects = []
+    for reject in checked.rejects:
+        position = reject.record - raw.start
+        record = {name: values[position].as_py() for name, values in columns.items()}
+        errors = steps.explain([FieldError(0, e.field, e.reason) for e in reject.errors], [record])
+        renumbered = [FieldError(reject.record, e.field, e.reason) for e in errors]
+        rejects.append(dataclasses.replace(reject, errors=renumbered))
+    return dataclasses.replace(checked, rejects=rejects)
 
 
 def score_table(
