@@ -7,6 +7,7 @@ No framework request or response objects on these paths: they cost more than the
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import orjson
@@ -25,6 +26,7 @@ from modelport.serving import LoadedModel, ServingService, version_number
 
 __all__ = [
     "ENDPOINT_KEY",
+    "JsonEndpoint",
     "MODEL_HEADER",
     "MODEL_KEY",
     "SCORED_KEY",
@@ -42,6 +44,36 @@ SCORED_KEY = "modelport.scored"  # scope key: (inputs, outputs, entity), for the
 ENDPOINT_KEY = "modelport.endpoint"  # scope key: "predict" or "score", for metrics
 MODEL_KEY = "modelport.model"  # scope key: the LoadedModel that answered, for logs and metrics
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class JsonEndpoint(ABC):
+    """A POST endpoint answering a JSON body with a model's answer: the checks, the body
+    read within its limit and every refusal are here; :meth:`answer` is the endpoint's own.
+    """
+
+    def __init__(self, max_body_bytes: int) -> None:
+        self.max_body_bytes = max_body_bytes
+        self.keep_scored = False  # the prediction log is on: leave what was scored on the scope
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            check_method_and_media_type(scope)
+            body = await read_body(scope, receive, self.max_body_bytes)
+            if body is None:
+                return  # the client went away
+            answer, model = await self.answer(scope, body)
+        except Exception as exc:
+            refusal = refusal_for(exc, scope.get(MODEL_KEY))
+            if refusal is None:
+                raise
+            await refuse(scope, send, refusal)
+            return
+        await send_json(send, answer, model)
+
+    @abstractmethod
+    async def answer(self, scope: Scope, body: bytes) -> tuple[dict[str, Any], LoadedModel]:
+        """The answer and the version that gave it; puts the version on the scope
+        (``MODEL_KEY``) as soon as it is known, so refusals and logs name it."""
 
 
 def model_label(model: LoadedModel) -> str:

@@ -15,19 +15,16 @@ Errors become the same envelope as everywhere else (:mod:`modelport.server.error
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import Scope
 
 from modelport.server.asgi import (
     MODEL_HEADER,
     MODEL_KEY,
     SCORED_KEY,
-    check_method_and_media_type,
+    JsonEndpoint,
     find_model,
-    read_body,
-    refusal_for,
-    refuse,
-    send_json,
 )
 from modelport.serving import LoadedModel, ServingService, parse_records
 from modelport.serving.batching import Batchers
@@ -69,42 +66,29 @@ def match_predict(path: str) -> PredictRoute | None:
     return None
 
 
-class PredictEndpoint:
-    """Resolve, read, decode, batch, answer; an ASGI app for the scopes ``match_predict`` took."""
+class PredictEndpoint(JsonEndpoint):
+    """Resolve, decode, batch; an ASGI app for the scopes ``match_predict`` took."""
 
     def __init__(
         self, service: ServingService, batchers: Batchers, max_body_bytes: int, max_records: int
     ) -> None:
+        super().__init__(max_body_bytes)
         self.service = service
         self.batchers = batchers
-        self.max_body_bytes = max_body_bytes
         self.max_records = max_records
-        self.keep_scored = False  # the prediction log is on: leave what was scored on the scope
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def answer(self, scope: Scope, body: bytes) -> tuple[dict[str, Any], LoadedModel]:
         route: PredictRoute = scope[ROUTE_KEY]
-        model: LoadedModel | None = None
-        try:
-            check_method_and_media_type(scope)
-            body = await read_body(scope, receive, self.max_body_bytes)
-            if body is None:
-                return  # the client went away
-            model = await find_model(self.service, route.name, route.alias, route.version)
-            scope[MODEL_KEY] = model
-            records = parse_records(body, self.max_records)
-            predictions = await self.batchers.for_model(model).predict(records.items)
-            if self.keep_scored:
-                scope[SCORED_KEY] = (records.items, predictions, None)
-        except Exception as exc:
-            refusal = refusal_for(exc, model)
-            if refusal is None:
-                raise
-            await refuse(scope, send, refusal)
-            return
+        model = await find_model(self.service, route.name, route.alias, route.version)
+        scope[MODEL_KEY] = model
+        records = parse_records(body, self.max_records)
+        predictions = await self.batchers.for_model(model).predict(records.items)
+        if self.keep_scored:
+            scope[SCORED_KEY] = (records.items, predictions, None)
         answer = {
             "success": True,
             "message": "ok",
             "model": {"name": model.name, "version": model.version},
             "prediction": predictions[0] if records.single else predictions,
         }
-        await send_json(send, answer, model)
+        return answer, model

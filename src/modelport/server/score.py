@@ -24,20 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.types import Receive, Scope, Send
+from starlette.types import Scope
 
 from modelport.errors import FieldError, InvalidInput, MalformedRequest
 from modelport.orchestrate import CoalescingEnricher, OrchestrationSpec, assemble_async
-from modelport.server.asgi import (
-    MODEL_KEY,
-    SCORED_KEY,
-    check_method_and_media_type,
-    find_model,
-    read_body,
-    refusal_for,
-    refuse,
-    send_json,
-)
+from modelport.server.asgi import MODEL_KEY, SCORED_KEY, JsonEndpoint, find_model
 from modelport.serving import LoadedModel, ServingService
 from modelport.serving.batching import Batchers
 
@@ -55,8 +46,8 @@ class ScoreRequest:
     inputs: dict[str, Any]
 
 
-class ScoreEndpoint:
-    """Read, resolve, look up, assemble, batch, answer; an ASGI app for ``SCORE_PATH``."""
+class ScoreEndpoint(JsonEndpoint):
+    """Resolve, look up, assemble, batch; an ASGI app for ``SCORE_PATH``."""
 
     def __init__(
         self,
@@ -65,37 +56,24 @@ class ScoreEndpoint:
         enricher: CoalescingEnricher,
         max_body_bytes: int,
     ) -> None:
+        super().__init__(max_body_bytes)
         self.service = service
         self.batchers = batchers
         self.enricher = enricher
-        self.max_body_bytes = max_body_bytes
-        self.keep_scored = False  # the prediction log is on: leave what was scored on the scope
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        model: LoadedModel | None = None
+    async def answer(self, scope: Scope, body: bytes) -> tuple[dict[str, Any], LoadedModel]:
+        request = read_score_request(body)
+        model = await find_model(self.service, request.model, request.alias)
+        scope[MODEL_KEY] = model
+        spec = _spec(model)
+        entity, inputs = split_entity(spec, request)
+        records = await assemble_async(spec, self.enricher, [entity], [inputs])
         try:
-            check_method_and_media_type(scope)
-            body = await read_body(scope, receive, self.max_body_bytes)
-            if body is None:
-                return  # the client went away
-            request = read_score_request(body)
-            model = await find_model(self.service, request.model, request.alias)
-            scope[MODEL_KEY] = model
-            spec = _spec(model)
-            entity, inputs = split_entity(spec, request)
-            records = await assemble_async(spec, self.enricher, [entity], [inputs])
-            try:
-                prediction = (await self.batchers.for_model(model).predict(records))[0]
-            except InvalidInput as exc:
-                raise _name_sources(exc, spec) from None
-            if self.keep_scored:
-                scope[SCORED_KEY] = (records, [prediction], entity)
-        except Exception as exc:
-            refusal = refusal_for(exc, model)
-            if refusal is None:
-                raise
-            await refuse(scope, send, refusal)
-            return
+            prediction = (await self.batchers.for_model(model).predict(records))[0]
+        except InvalidInput as exc:
+            raise _name_sources(exc, spec) from None
+        if self.keep_scored:
+            scope[SCORED_KEY] = (records, [prediction], entity)
         answer = {
             "success": True,
             "model": {"name": model.name, "version": model.version},
@@ -106,7 +84,7 @@ class ScoreEndpoint:
             "confidence": prediction.get("confidence"),
             "prediction": prediction,
         }
-        await send_json(send, answer, model)
+        return answer, model
 
 
 def read_score_request(body: bytes) -> ScoreRequest:
