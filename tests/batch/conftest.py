@@ -10,19 +10,16 @@ import pandas as pd
 import pytest
 from batch_inputs import MAKERS, ROWS, Injected
 from customer_model import CUSTOMER_MODEL, CUSTOMER_RAW, CUSTOMER_RULES, CUSTOMER_SPEC
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
 
 import modelport as mp
+from customer_training import train_customer_pipeline
 from modelport.datasets import (
     LOAN_FEATURES,
     customer_loan_applications,
     customers,
     loan_applications,
 )
-from modelport.features import AgeFromDate
 from modelport.package import load_scorer, open_package
 from modelport.runtime import Scorer
 
@@ -66,20 +63,7 @@ def customer_pipeline(customer_table: pd.DataFrame) -> Pipeline:
     """Approval from the customer's row (age from the date of birth) and the application."""
     frame = customer_loan_applications(customer_table, 2_000, seed=4)
     frame = frame.merge(customer_table, on="customer_id")
-    prepare = ColumnTransformer(
-        [
-            ("num", "passthrough", ["age", "account_balance", "loan_amount"]),
-            ("cat", OneHotEncoder(handle_unknown="ignore"), ["state", "purpose"]),
-        ]
-    )
-    model = Pipeline(
-        [
-            ("age", AgeFromDate(column="date_of_birth", output="age")),
-            ("prepare", prepare),
-            ("model", RandomForestClassifier(n_estimators=20, max_depth=6, random_state=0)),
-        ]
-    )
-    return model.fit(frame[CUSTOMER_RAW], frame["approved"])
+    return train_customer_pipeline(frame)
 
 
 @pytest.fixture(scope="session")

@@ -11,16 +11,13 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from batch_inputs import read_rejects
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
 
 import modelport as mp
+from customer_training import train_customer_pipeline
 from modelport.batch import score_file
 from modelport.datasets import customer_loan_applications, customers
 from modelport.errors import BatchError
-from modelport.features import AgeFromDate
 
 RAW = ["date_of_birth", "account_balance", "state", "loan_amount", "purpose"]
 
@@ -33,20 +30,7 @@ def frame() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def pipeline(frame: pd.DataFrame) -> Pipeline:
-    prepare = ColumnTransformer(
-        [
-            ("num", "passthrough", ["age", "account_balance", "loan_amount"]),
-            ("cat", OneHotEncoder(handle_unknown="ignore"), ["state", "purpose"]),
-        ]
-    )
-    model = Pipeline(
-        [
-            ("age", AgeFromDate(column="date_of_birth", output="age")),
-            ("prepare", prepare),
-            ("model", RandomForestClassifier(n_estimators=15, max_depth=6, random_state=0)),
-        ]
-    )
-    return model.fit(frame[RAW], frame["approved"])
+    return train_customer_pipeline(frame, trees=15)
 
 
 @pytest.fixture(scope="module")

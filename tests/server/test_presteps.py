@@ -9,15 +9,12 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
 
 import modelport as mp
 from conftest import Deployment, start_server, stop_server
+from customer_training import train_customer_pipeline
 from modelport.datasets import customer_loan_applications, customers
-from modelport.features import AgeFromDate
 from modelport.package import open_package
 from modelport.registry import Registry
 from modelport.settings import Settings
@@ -34,20 +31,7 @@ def frame() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def pipeline(frame: pd.DataFrame) -> Pipeline:
-    prepare = ColumnTransformer(
-        [
-            ("num", "passthrough", ["age", "account_balance", "loan_amount"]),
-            ("cat", OneHotEncoder(handle_unknown="ignore"), ["state", "purpose"]),
-        ]
-    )
-    model = Pipeline(
-        [
-            ("age", AgeFromDate(column="date_of_birth", output="age")),
-            ("prepare", prepare),
-            ("model", RandomForestClassifier(n_estimators=20, max_depth=6, random_state=0)),
-        ]
-    )
-    return model.fit(frame[RAW], frame["approved"])
+    return train_customer_pipeline(frame)
 
 
 @pytest.fixture(scope="module")

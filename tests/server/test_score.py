@@ -14,19 +14,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
 from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
 import modelport as mp
 from conftest import Deployment, LiveServer, start_server, stop_server
+from customer_training import train_customer_pipeline
 from databases import PostgresServer
 from modelport.cli.main import app as cli
 from modelport.datasets import customer_loan_applications, customers
-from modelport.features import AgeFromDate
 from modelport.orchestrate import FieldSource, OrchestrationSpec
 from modelport.predlog import read_predictions
 from modelport.registry import Registry
@@ -52,20 +49,7 @@ def table() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def pipeline(table: pd.DataFrame) -> Pipeline:
     frame = customer_loan_applications(table, 2_000, seed=4).merge(table, on="customer_id")
-    prepare = ColumnTransformer(
-        [
-            ("num", "passthrough", ["age", "account_balance", "loan_amount"]),
-            ("cat", OneHotEncoder(handle_unknown="ignore"), ["state", "purpose"]),
-        ]
-    )
-    model = Pipeline(
-        [
-            ("age", AgeFromDate(column="date_of_birth", output="age")),
-            ("prepare", prepare),
-            ("model", RandomForestClassifier(n_estimators=20, max_depth=6, random_state=0)),
-        ]
-    )
-    return model.fit(frame[RAW], frame["approved"])
+    return train_customer_pipeline(frame)
 
 
 @pytest.fixture(scope="module")
