@@ -6,7 +6,7 @@ DEMO_HOME ?= $(CURDIR)/.demo
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test lint typecheck pytest postgres install dev clean bench-online bench-orchestrated
+.PHONY: demo test lint typecheck pytest postgres install dev clean bench-online bench-orchestrated bench-batch
 
 # The registry and serving tests run on SQLite and on PostgreSQL. By default `make pytest`
 # sets up a local server first (`make postgres`: apt-get, root); point this variable at
@@ -72,6 +72,11 @@ bench-online: $(VENV)/.installed-dev
 # PostgreSQL of `make postgres` (or MODELPORT_TEST_POSTGRES_URL) and wrk (apt-get).
 bench-orchestrated: $(VENV)/.installed-dev $(if $(filter $(DEFAULT_POSTGRES_URL),$(MODELPORT_TEST_POSTGRES_URL)),postgres)
 	$(BIN)/python benchmarks/orchestrated.py
+
+# 1 and 5 million rows, Parquet in and out: modelport against onnxruntime alone and a
+# pandas + scikit-learn loop; writes benchmarks/results/batch.md.
+bench-batch: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/batch.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Parts of the batch benchmark (``benchmarks/batch.py``)."""
