@@ -113,6 +113,12 @@ def test_keys_are_typed_like_the_source_columns(customers_url: str) -> None:
             customers.fetch([{"customer_id": "17x"}])
         with pytest.raises(InvalidInput, match="not a key value"):
             customers.fetch([{"customer_id": {"$ne": 1}}])
+        # what no database could take for the whole shared statement is refused up front
+        for unusable in (2**64, 1e20, float("nan"), True):
+            with pytest.raises(InvalidInput):
+                customers.fetch([{"customer_id": unusable}])
+        with pytest.raises(InvalidInput, match="not a key value"):
+            accounts.fetch([{"bank": "a\x00", "number": 1}])
     finally:
         accounts.close()
         customers.close()
@@ -252,3 +258,34 @@ def test_a_source_reconnects_after_the_database_dropped_its_connections(
     finally:
         source.close()
         postgres.drop(url)
+
+
+def test_a_key_the_database_refuses_fails_only_its_own_entity(postgres: PostgresServer) -> None:
+    """A query source's CAST of "abc" fails the statement; the other keys fetched with it
+    are fetched again one by one, so only the entity with the bad key is refused."""
+    url = postgres.create()
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE customers (customer_id INTEGER, state TEXT)"))
+        connection.execute(text("INSERT INTO customers VALUES (1, 'CA'), (2, 'NY')"))
+    engine.dispose()
+    source = SqlSource(
+        SourceBinding(
+            name="crm",
+            url=url,
+            keys=["customer_id"],
+            query="SELECT state FROM customers WHERE customer_id = CAST(:customer_id AS INTEGER)",
+        )
+    )
+    enricher = Enricher({"crm": source})
+    try:
+        fetched = enricher.fetch(source, [("1",), ("abc",), ("2",)])
+        with pytest.raises(InvalidInput, match="do not fit source 'crm'"):
+            enricher.rows("crm", [{"customer_id": "abc"}])
+        rows = enricher.rows("crm", [{"customer_id": "2"}, {"customer_id": "1"}])
+    finally:
+        enricher.close()
+        postgres.drop(url)
+    assert fetched[("1",)] == {"state": "CA"} and fetched[("2",)] == {"state": "NY"}
+    assert isinstance(fetched[("abc",)], InvalidInput)
+    assert rows == [{"state": "NY"}, {"state": "CA"}]

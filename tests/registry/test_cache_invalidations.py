@@ -111,3 +111,25 @@ def test_an_enricher_drops_what_an_invalidation_names(tmp_path: Path) -> None:
         assert enricher.cache.stats().entries == 0
     finally:
         enricher.close()
+
+
+def test_a_server_applies_each_new_invalidation_once(registry: Registry) -> None:
+    """What was recorded before the server started does not apply (it has nothing cached);
+    every later invalidation reaches every listener once, even past a failing listener."""
+    from modelport.serving import ServingService
+
+    registry.invalidate_cache("customers", actor="before")
+    service = ServingService(registry)
+    heard: list[tuple[str | None, dict[str, object] | None]] = []
+
+    def broken(done: object) -> None:
+        raise RuntimeError("a listener that fails")
+
+    service.invalidation_listeners += [broken, lambda d: heard.append((d.source, d.entity))]
+    service.sync()
+    assert heard == []
+    registry.invalidate_cache("customers", {"customer_id": 17})
+    registry.invalidate_cache()
+    service.sync()
+    service.sync()  # read again a little way back, applied once
+    assert heard == [("customers", {"customer_id": 17}), (None, None)]

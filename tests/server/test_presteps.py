@@ -15,7 +15,7 @@ import modelport as mp
 from conftest import Deployment, start_server, stop_server
 from customer_training import train_customer_pipeline
 from modelport.datasets import customer_loan_applications, customers
-from modelport.package import open_package
+from modelport.package import load_scorer, open_package
 from modelport.registry import Registry
 from modelport.settings import Settings
 
@@ -114,3 +114,20 @@ def test_online_answers_equal_the_pipeline(
     (error,) = too_old.json()["errors"]
     assert error["field"] == "date_of_birth"
     assert error["reason"].startswith("gives age: ") and "above the maximum" in error["reason"]
+
+
+def test_any_value_for_a_date_is_refused_naming_its_type(package_path: Path) -> None:
+    """However odd the value (a list nested a thousand deep), the refusal names the field;
+    showing the value must not itself fail and take the neighbours in its batch with it."""
+    scorer = load_scorer(open_package(package_path))
+    good = {"account_balance": 100.0, "state": "CA", "loan_amount": 900.0, "purpose": "car"}
+    nested: list[object] = []
+    for _ in range(1_000):
+        nested = [nested]
+    validated = scorer.validate_records(
+        [{**good, "date_of_birth": "1980-01-01"}, {**good, "date_of_birth": nested}]
+    )
+    assert [(e.record, e.field, e.reason) for e in validated.errors] == [
+        (1, "date_of_birth", "list is not a date (YYYY-MM-DD)")
+    ]
+    assert validated.accepted.tolist() == [0]

@@ -17,12 +17,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelport.orchestrate.enrich import Enricher, Row
+from modelport.orchestrate.enrich import Enricher, Fetched, Row
 from modelport.orchestrate.sources import EntityKey, SqlSource
 
 __all__ = ["CoalescingEnricher"]
-
-Fetched = dict[EntityKey, Row | None]
 
 
 class CoalescingEnricher:
@@ -102,9 +100,14 @@ class _SourceQueue:
         if round_ is None:
             return
         self._running = round_
-        done = loop.run_in_executor(
-            self._executor, self._enricher.fetch, self._source, list(round_.keys)
-        )
+        try:
+            done = loop.run_in_executor(
+                self._executor, self._enricher.fetch, self._source, list(round_.keys)
+            )
+        except RuntimeError as exc:  # the executor has shut down: the server is stopping
+            self._running = None
+            round_.future.set_exception(exc)
+            return
         done.add_done_callback(lambda finished: self._finished(loop, round_, finished))
 
     def _finished(

@@ -23,6 +23,8 @@ from modelport.orchestrate.sources import EntityKey, SqlSource
 __all__ = ["Enricher", "Lookup"]
 
 Row = dict[str, Any]
+# a key's row; None: the source does not have it; InvalidInput: the database refused the key
+Fetched = dict[EntityKey, Row | None | InvalidInput]
 
 
 @dataclass(slots=True)
@@ -31,7 +33,7 @@ class Lookup:
 
     source: SqlSource
     keys: list[EntityKey]  # one per entity, in order
-    found: dict[EntityKey, Row | None]  # None: the source is known not to have it
+    found: Fetched  # None: the source is known not to have it
     missing: list[EntityKey]  # distinct keys the cache did not have
 
     def rows(self) -> list[Row]:
@@ -39,6 +41,8 @@ class Lookup:
         rows = []
         for key in self.keys:
             row = self.found.get(key)
+            if isinstance(row, InvalidInput):
+                raise row
             if row is None:
                 named = zip(self.source.binding.keys, key, strict=True)
                 shown = ", ".join(f"{name}={value!r}" for name, value in named)
@@ -97,11 +101,25 @@ class Enricher:
         source = self.source(source_name)
         keys = [source.key_of(entity) for entity in entities]
         found, missing = self.cache.get_many(source_name, dict.fromkeys(keys))
-        return Lookup(source, keys, found, missing)
+        return Lookup(source, keys, dict(found), missing)
 
-    def fetch(self, source: SqlSource, keys: Sequence[EntityKey]) -> dict[EntityKey, Row | None]:
-        """Read ``keys`` from ``source`` (blocking) and cache what came back, absences too."""
-        fetched = source.fetch([dict(zip(source.binding.keys, key, strict=True)) for key in keys])
+    def fetch(self, source: SqlSource, keys: Sequence[EntityKey]) -> Fetched:
+        """Read ``keys`` from ``source`` (blocking) and cache what came back, absences too.
+
+        Keys the database refuses (a query source's ``CAST`` of ``"abc"``) are refused one
+        by one: one caller's bad key must not fail the others sharing the query."""
+        try:
+            fetched = source.fetch([dict(zip(source.binding.keys, k, strict=True)) for k in keys])
+        except InvalidInput:
+            if len(keys) == 1:
+                raise
+            found: Fetched = {}
+            for key in keys:
+                try:
+                    found.update(self.fetch(source, [key]))
+                except InvalidInput as refused:
+                    found[key] = refused
+            return found
         absent = [key for key in keys if key not in fetched]
         self.cache.put_many(source.name, source.binding.ttl_seconds, fetched, absent)
         return {**fetched, **dict.fromkeys(absent)}

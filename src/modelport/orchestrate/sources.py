@@ -17,7 +17,11 @@ bounded by ``timeout_seconds``: a source that is down or slow raises
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import math
 import re
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -96,27 +100,71 @@ def entity_key(
     return tuple(_typed(binding.name, k, entity[k], kinds.get(k)) for k in binding.keys)
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+
+
 def _typed(source: str, name: str, value: Any, kind: type | None) -> Any:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        reason = f"{str(value)[:40]!r} is not a key value: send a string or a number"
+    """One key value as the source's key column holds it, or a refusal naming the key.
+
+    Whatever reaches the database must be a value it can compare: no bool, no nested
+    value, no integer beyond 64 bits, no NUL character (PostgreSQL refuses those for the
+    whole statement, which would fail the neighbours a query is shared with)."""
+    usable = not isinstance(value, bool) and isinstance(value, str | int | float)
+    if isinstance(value, float) and not math.isfinite(value):
+        usable = False
+    if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
+        usable = False
+    if isinstance(value, str) and "\x00" in value:
+        usable = False
+    if not usable:
+        reason = f"{_shown(value)} is not a key value: send a string or a number"
         raise InvalidInput(f"entity key {name} is not usable", [FieldError(None, name, reason)])
+    converted = _converted(value, kind)
+    if converted is not _NOT_CONVERTED:
+        return converted
+    wanted = _WANTED.get(kind, "another type") if kind is not None else "another type"
+    reason = f"{_shown(value)} is not {wanted}, as the key column of source {source!r} is"
+    raise InvalidInput(f"entity key {name} cannot be looked up", [FieldError(None, name, reason)])
+
+
+_NOT_CONVERTED = object()
+_WANTED: dict[type, str] = {
+    int: "an integer",
+    str: "text",
+    uuid.UUID: "a UUID",
+    dt.date: "a date (YYYY-MM-DD)",
+    decimal.Decimal: "a number",
+}
+
+
+def _converted(value: Any, kind: type | None) -> Any:
+    """``value`` as ``kind``, or ``_NOT_CONVERTED``; a kind we do not map passes it on."""
     if kind is int:
         if isinstance(value, int):
             return value
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
             return int(value)
         if isinstance(value, str) and INTEGER_TEXT.fullmatch(value.strip()):
             return int(value)
-    elif kind is str:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, int):
-            return str(value)
-    else:
-        return value  # a query source, or a type we do not map: the database decides
-    wanted = "an integer" if kind is int else "text"
-    reason = f"{str(value)[:40]!r} is not {wanted}, as the key column of source {source!r} is"
-    raise InvalidInput(f"entity key {name} cannot be looked up", [FieldError(None, name, reason)])
+        return _NOT_CONVERTED
+    if kind is str:
+        return str(value) if isinstance(value, str | int) else _NOT_CONVERTED
+    if kind in (uuid.UUID, dt.date, decimal.Decimal) and isinstance(value, str):
+        try:  # rows come back as these types: the key asked for must compare equal
+            if kind is dt.date:
+                return dt.date.fromisoformat(value.strip())
+            if kind is uuid.UUID:
+                return uuid.UUID(value.strip())
+            return decimal.Decimal(value.strip())
+        except (ValueError, decimal.InvalidOperation):
+            return _NOT_CONVERTED
+    if kind is decimal.Decimal and isinstance(value, int | float):
+        return decimal.Decimal(str(value))
+    return value  # a query source, or a type we do not map: the database decides
+
+
+def _shown(value: Any) -> str:
+    return repr(value)[:40] if isinstance(value, str | int | float) else type(value).__name__
 
 
 class SqlSource:
@@ -193,6 +241,8 @@ class SqlSource:
                 # A pooled connection had died (the database restarted): once more, afresh.
                 # Connections are not pinged before use, which would cost a round trip each.
                 found = self._read(keys)
+        except (OverflowError, ValueError) as exc:  # the driver cannot send a key as it is
+            raise InvalidInput(f"the entity's keys do not fit source {self.name!r}: {exc}") from exc
         except sa_exc.DataError as exc:  # the keys sent do not fit (a query source's CAST)
             raise InvalidInput(
                 f"the entity's keys do not fit source {self.name!r}: {_reason(exc)}"

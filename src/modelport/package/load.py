@@ -186,7 +186,8 @@ def _reason(step: PreStep, error: FieldError, record: Mapping[str, Any]) -> str:
     if raw is None:
         return f"is required (the pre-step {step.step} derives {error.field} from it)"
     if np.isnat(as_day(raw)):
-        return f"{str(raw)[:40]!r} is not a date (YYYY-MM-DD)"
+        shown = repr(str(raw)[:40]) if isinstance(raw, str | int | float) else type(raw).__name__
+        return f"{shown} is not a date (YYYY-MM-DD)"
     return f"gives {error.field}: {error.reason}"
 
 

@@ -43,6 +43,7 @@ logger = logging.getLogger("modelport.serving")
 T = TypeVar("T")
 AliasKey = tuple[str, str]
 _CATALOG_EVERY = 5  # polls between catalog rebuilds when no alias moved
+_INVALIDATION_OVERLAP = 100  # cache invalidation ids read again at each poll (see below)
 _VERSION_TEXT = re.compile(r"[1-9][0-9]{0,9}")
 
 
@@ -80,6 +81,8 @@ class ServingService:
         # cache registers here when it has feature sources); polled with the aliases
         self.invalidation_listeners: list[Callable[[CacheInvalidation], object]] = []
         self._invalidations_seen: int | None = None
+        self._applied: dict[int, None] = {}  # ids applied lately, oldest first
+        self._invalidations_floor = 0  # ids up to this one were recorded before we started
 
     @classmethod
     def from_settings(cls, settings: Settings, registry: Registry | None = None) -> ServingService:
@@ -120,6 +123,8 @@ class ServingService:
 
     def sync(self) -> None:
         """One poll: load what aliases now point to, then switch to it; drop removed aliases."""
+        if self.invalidation_listeners:  # first: a server starting learns where to begin
+            self._invalidate_caches()
         try:
             state = dict(self.registry.alias_state())
         except Exception as exc:
@@ -153,18 +158,25 @@ class ServingService:
             except ModelportError as exc:  # documentation can wait for the next poll
                 logger.warning("the model catalog cannot be refreshed: %s", exc)
         self._state = state
-        if self.invalidation_listeners:
-            self._invalidate_caches()
         self._synced.set()
 
     def _invalidate_caches(self) -> None:
+        """Apply the invalidations recorded since the last poll. Ids are read again a little
+        way back: on PostgreSQL a lower id can commit after a higher one was seen, and
+        applying an invalidation twice is harmless, missing one is not."""
+        seen = self._invalidations_seen
+        after = None if seen is None else max(0, seen - _INVALIDATION_OVERLAP)
         try:
-            seen, found = self.registry.cache_invalidations(self._invalidations_seen)
+            latest, found = self.registry.cache_invalidations(after)
         except Exception as exc:
             logger.warning("cache invalidations cannot be read, trying again: %s", exc)
             return
-        self._invalidations_seen = seen
+        if seen is None:  # nothing is cached yet: what was recorded before does not apply
+            self._invalidations_floor = latest
+        self._invalidations_seen = max(latest, seen or 0)
         for invalidation in found:
+            if invalidation.id in self._applied or invalidation.id <= self._invalidations_floor:
+                continue
             logger.info(
                 "enrichment cache invalidated by %s: source %s, entity %s",
                 invalidation.actor,
@@ -172,7 +184,13 @@ class ServingService:
                 invalidation.entity or "(all)",
             )
             for listener in self.invalidation_listeners:
-                listener(invalidation)
+                try:
+                    listener(invalidation)
+                except Exception:  # one listener's failure must not cost the others theirs
+                    logger.exception("applying cache invalidation %s failed", invalidation.id)
+            self._applied[invalidation.id] = None
+            if len(self._applied) > 4 * _INVALIDATION_OVERLAP:
+                del self._applied[next(iter(self._applied))]
 
     def _switch(self, key: AliasKey, version: int) -> None:
         with self._lock:
