@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import platform
 import subprocess
 import sys
@@ -43,6 +42,7 @@ import modelport as mp
 from modelport.datasets import customer_loan_applications, customers
 from modelport.package import open_package
 from modelport.settings import modelport_version
+from online_peers.machine import machine
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -299,7 +299,7 @@ def main() -> None:
         "",
         f"`python benchmarks/batch.py --rows {args.rows}` on "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {minutes:.0f} min in all. Machine: "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, scikit-learn "
+        f"{machine()}, Python {platform.python_version()}, scikit-learn "
         f"{sklearn.__version__}, modelport {modelport_version()}. Chunks of "
         f"{args.chunk_rows:,} rows; Parquet in (row groups of 65,536), Parquet out. Seconds "
         "are each process's wall time, start to exit (imports and model loading included); "

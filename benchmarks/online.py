@@ -25,7 +25,6 @@ import argparse
 import importlib.metadata
 import json
 import math
-import os
 import platform
 import shutil
 import signal
@@ -46,6 +45,7 @@ from sklearn.ensemble import RandomForestClassifier
 import modelport as mp
 from modelport.datasets import LOAN_FEATURES, loan_applications, loan_pipeline
 from online_peers import wrk
+from online_peers.machine import machine
 from online_peers.paired import SERVER_CPU, Paired, compare, pinned
 from online_peers.payloads import Payload, encode, positive_probabilities, v2_datatypes
 from online_peers.procs import Processes, Server, free_port, http
@@ -305,14 +305,6 @@ def metrics_cost(
 
 
 def machine_header(args: argparse.Namespace, wrk_bin: str, minutes: float) -> list[str]:
-    cpu = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     command = "python benchmarks/online.py" + (" --quick" if args.quick else "")
     if not args.quick and args.seconds != 10.0:
         command += f" --seconds {args.seconds:g}"
@@ -322,8 +314,7 @@ def machine_header(args: argparse.Namespace, wrk_bin: str, minutes: float) -> li
         "# Online serving: modelport vs the limit and the peers",
         "",
         f"`{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {minutes:.0f} min in all. "
-        f"Machine: {os.cpu_count()} cores ({cpu}), {memory_gb:.0f} GiB, "
-        f"{platform.system()} {platform.release()}, "
+        f"Machine: {machine()}, "
         f"Python {platform.python_version()}, scikit-learn {sklearn.__version__} (pinned in "
         f"every peer's venv), modelport {importlib.metadata.version('modelport')}.",
         "",

@@ -50,6 +50,7 @@ import sklearn
 import modelport as mp
 from modelport.datasets import customers
 from online_peers import wrk
+from online_peers.machine import machine
 from online_peers.paired import LOAD_CPU, SERVER_CPU, can_pin, pinned
 from online_peers.procs import Processes, free_port, http
 from online_peers.systems import environment
@@ -290,14 +291,6 @@ def _score_of(predicted: dict[str, Any]) -> float:
 def header(
     args: argparse.Namespace, wrk_bin: str, databases: list[Database], loads: list[float]
 ) -> list[str]:
-    cpu = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     command = "python benchmarks/orchestrated.py" + (" --quick" if args.quick else "")
     if not args.quick and args.seconds != 10.0:
         command += f" --seconds {args.seconds:g}"
@@ -312,8 +305,7 @@ def header(
         "# Orchestrated scoring: score by entity id on SQLite and PostgreSQL",
         "",
         f"`{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {minutes:.0f} min in all. "
-        f"Machine: {os.cpu_count()} cores ({cpu}), {memory_gb:.0f} GiB, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
+        f"Machine: {machine()}, Python {platform.python_version()}, "
         f"scikit-learn {sklearn.__version__}, {versions}; "
         f"{', '.join(d.version for d in databases)}. Load average (1 min) before the run "
         f"{before:.2f}, after it {after:.2f} (the run's own load included).",
