@@ -100,12 +100,23 @@ class ModelportError(Exception):
         self.message = message
         self.errors: list[FieldError] = list(errors or [])
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # errors cross process boundaries (batch worker processes, Dask workers): rebuild
+        # them with every attribute, whatever their constructor takes
+        return (_rebuild, (type(self), self.message), self.__dict__)
+
     def __str__(self) -> str:
         if not self.errors:
             return self.message
         shown = "; ".join(str(e) for e in self.errors[:5])
         more = f" (and {len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
         return f"{self.message}: {shown}{more}"
+
+
+def _rebuild(kind: type[ModelportError], message: str) -> ModelportError:
+    error = kind.__new__(kind)
+    Exception.__init__(error, message)
+    return error
 
 
 class InvalidInput(ModelportError):

@@ -99,7 +99,12 @@ def test_scoring_by_entity_on_postgresql(
         output = tmp_path / "scores.parquet"
         with lookups() as statements:
             summary = score_file(
-                package, source, output, chunk_rows=400, sources=sources_file(tmp_path / "s", url)
+                package,
+                source,
+                output,
+                chunk_rows=400,
+                sources=sources_file(tmp_path / "s", url),
+                workers=1,  # the lookups counted are this process's
             )
     finally:
         postgres.drop(url)
@@ -129,6 +134,7 @@ def test_one_query_per_chunk_of_up_to_500_customers(
                 chunk_rows=chunk_rows,
                 sources=sources,
                 record_column="record",
+                workers=1,  # the lookups counted are this process's
             )
         assert len(statements) == queries, chunk_rows
         # a few new customers are richer than any the model was built on: the contract
@@ -295,6 +301,7 @@ def test_a_source_that_is_down_fails_the_run_and_writes_nothing(
             chunk_rows=256,
             sources=sources,
             progress=drop_table_after_the_first_chunk,
+            workers=1,  # several workers would have every chunk in flight before the drop
         )
     assert output.read_bytes() == b"yesterday's scores"
     assert not Path(f"{output}.rejects.jsonl").exists()
@@ -393,3 +400,25 @@ def test_the_cli_says_which_option_binds_the_sources(
     assert missing.exit_code == 1
     assert "cannot read the sources file" in missing.output and "nowhere.yaml" in missing.output
     assert not (tmp_path / "scores.csv").exists()
+
+
+def test_a_source_down_fails_the_workers_run_with_its_error(
+    tmp_path: Path, package: mp.Package, applications: pd.DataFrame, crm: str
+) -> None:
+    source = write_rows(applications, tmp_path / "applications.parquet")
+    output = tmp_path / "scores.parquet"
+    engine = create_engine(crm)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE customers"))
+    engine.dispose()
+    with pytest.raises(FeatureSourceUnavailable, match="source 'customers'"):
+        score_file(
+            package,
+            source,
+            output,
+            chunk_rows=256,
+            sources=sources_file(tmp_path / "s.yaml", crm),
+            workers=2,
+        )
+    assert not output.exists()
+    assert not Path(f"{output}.rejects.jsonl").exists()

@@ -1,14 +1,19 @@
 """Score a whole file, chunk by chunk, into an output that appears only when complete.
 
-    reader ──chunks──► score_chunk ──table──► writer   (temporary file beside the output)
-                                  └─rejects─► rejects writer (temporary file beside it)
+    reader ──chunks──► workers: score_chunk ──tables, in input order──► writer (temporary)
+                                            └─rejects───────────────► rejects writer
     at the end: rows in == rows out + rows rejected, then both files are renamed into place
 
 On any failure, or Ctrl-C, both temporary files are removed and nothing appears.
 
-Scoring by entity (the package declares where its inputs come from and the input has the
-entity keys instead): each chunk is looked up in the feature sources first, see
-:mod:`modelport.batch.entities`.
+* Cores: with a package, chunks are scored by a pool of worker processes, one per core by
+  default (:mod:`modelport.batch.parallel`); a file of one chunk is scored in-process.
+* Resumable: with a job directory, each scored chunk is kept there as it is done, and the
+  output is assembled from them at the end (:mod:`modelport.batch.jobdir`); a run killed
+  at any point, resumed with the same directory, scores only what was not done.
+* Scoring by entity (the package declares where its inputs come from and the input has
+  the entity keys instead): each chunk is looked up in the feature sources first, see
+  :mod:`modelport.batch.entities`.
 """
 
 from __future__ import annotations
@@ -16,23 +21,28 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
-import pyarrow as pa
 
 from modelport.batch.atomic import atomic_file
 from modelport.batch.chunks import Chunk
 from modelport.batch.entities import EntityLookup, SourcesArgument, by_entity, resolve_bindings
 from modelport.batch.formats import COMPRESSIONS, Format, resolve_format
-from modelport.batch.readers import Reader, open_reader
-from modelport.batch.score import prediction_schema, score_chunk
+from modelport.batch.jobdir import JobDirectory, remove_stale_partials
+from modelport.batch.parallel import ChunkScorer, ChunkScoring, ScoringPool, default_workers
+from modelport.batch.plan import (
+    check_carry,
+    check_paths,
+    check_record_column,
+    peek_names,
+    plan_columns,
+)
+from modelport.batch.readers import open_reader
+from modelport.batch.score import ScoredChunk, prediction_schema
 from modelport.batch.writers import OutputSchema, RejectsWriter, open_writer
-from modelport.contract import ExtraFieldPolicy
 from modelport.errors import BatchError
 from modelport.orchestrate.spec import OrchestrationSpec
 from modelport.package import Package, load_scorer
@@ -71,6 +81,10 @@ class BatchSummary:
     """How many rejected rows name each field (``"(row)"``: a reason about the whole row)."""
     entity_keys: list[str] = field(default_factory=list)
     """The keys rows were looked up by in the feature sources (empty: not by entity)."""
+    workers: int = 1
+    """Processes that scored (1: in the calling process)."""
+    rows_resumed: int = 0
+    """Rows an earlier, interrupted run of the same job had scored (``--job``)."""
 
     @property
     def rows_per_second(self) -> float:
@@ -90,7 +104,27 @@ class BatchSummary:
             "rows_per_second": self.rows_per_second,
             "rejected_fields": dict(self.rejected_fields),
             "entity_keys": list(self.entity_keys),
+            "workers": self.workers,
+            "rows_resumed": self.rows_resumed,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BatchSummary:
+        return cls(
+            input=Path(data["input"]),
+            output=Path(data["output"]),
+            rejects=Path(data["rejects"]),
+            input_format=Format(data["input_format"]),
+            output_format=Format(data["output_format"]),
+            rows_read=data["rows_read"],
+            rows_scored=data["rows_scored"],
+            rows_rejected=data["rows_rejected"],
+            elapsed_seconds=data["elapsed_seconds"],
+            rejected_fields=data["rejected_fields"],
+            entity_keys=data["entity_keys"],
+            workers=data["workers"],
+            rows_resumed=data["rows_resumed"],
+        )
 
 
 def default_rejects_path(output: Path) -> Path:
@@ -114,6 +148,9 @@ def score_file(
     record_column: str | None = None,
     orchestration: OrchestrationSpec | None = None,
     sources: SourcesArgument = None,
+    workers: int | None = None,
+    threads: int = 1,
+    job: str | Path | None = None,
 ) -> BatchSummary:
     """Score ``input`` into ``output``, ``chunk_rows`` rows at a time; refused rows to ``rejects``.
 
@@ -133,14 +170,28 @@ def score_file(
     sources file or bindings by name), one query per source per 500 distinct keys.
     Entities a source does not have are rejects; a source that is down fails the run.
     ``carry`` then defaults to the entity keys (``None``; ``()`` carries nothing).
+
+    Given a package, chunks are scored by ``workers`` processes (default: one per core;
+    an input of one chunk is scored in this process), each with ``threads`` onnxruntime
+    threads. ``job`` names a job directory that makes the run resumable: run again with
+    the same directory after a crash or ``kill -9``, it scores only the chunks not done,
+    and the output holds every row exactly once. Both need a package, not a scorer.
     """
     started = time.perf_counter()
-    if isinstance(scorer_or_package, Package):
-        scorer = load_scorer(scorer_or_package)
+    package = scorer_or_package if isinstance(scorer_or_package, Package) else None
+    if package is not None:
+        scorer = load_scorer(package, threads=threads)
         if orchestration is None:
-            orchestration = scorer_or_package.manifest.orchestration
+            orchestration = package.manifest.orchestration
     else:
-        scorer = scorer_or_package
+        scorer = scorer_or_package  # type: ignore[assignment]
+        if (workers or 1) > 1 or job is not None:
+            raise BatchError(
+                "several workers and job directories need the package (they open it in "
+                "each process), not a loaded scorer"
+            )
+    if workers is not None and workers < 1:
+        raise BatchError(f"workers must be at least 1, got {workers}")
     source, target = Path(input), Path(output)
     rejects_path = Path(rejects) if rejects is not None else default_rejects_path(target)
     in_format = resolve_format(source, input_format)
@@ -150,223 +201,224 @@ def score_file(
             f"output {target} names a compression ({target.suffix}); outputs are written "
             "uncompressed (Parquet compresses inside the file): drop the suffix"
         )
-    _check_paths(source, target, rejects_path)
+    check_paths(source, target, rejects_path)
     if carry is not None:
-        carry = _check_carry(list(carry), scorer)
+        carry = check_carry(list(carry), scorer)
     predictions = prediction_schema(scorer)
 
-    with open_reader(source, in_format) as reader:
-        chunks, names = _peek_names(reader, chunk_rows, orchestration)
+    with open_reader(source, in_format) as reader, ExitStack() as stack:
+        chunks, names = peek_names(reader, chunk_rows, orchestration)
         spec = orchestration if by_entity(orchestration, names) else None
         bindings = resolve_bindings(sources, spec) if spec is not None else {}
         if carry is None:
-            carry = _check_carry(list(spec.entity) if spec is not None else [], scorer)
-        leading = _check_record_column(record_column, carry, scorer)
-        columns = _plan_columns(reader, scorer, carry, ignore_extra, spec, orchestration)
+            carry = check_carry(list(spec.entity) if spec is not None else [], scorer)
+        leading = check_record_column(record_column, carry, scorer)
+        columns = plan_columns(reader, scorer, carry, ignore_extra, spec, orchestration)
         if chunks is None:
             chunks = reader.chunks(chunk_rows, columns=columns)
         output_schema = OutputSchema(reader.schema, carry, leading, predictions)
         total = reader.total_rows
-        read = scored = rejected = 0
-        fields: Counter[str] = Counter()
-        lookup = None
-        if spec is not None:
-            steps = scorer.pre_steps.inputs if scorer.pre_steps is not None else []
-            keep = {*scorer.contract.names, *steps}
-            lookup = EntityLookup.open(spec, bindings, keep=keep)
-        with (
-            _closing(lookup),
-            atomic_file(target) as out_tmp,
-            atomic_file(rejects_path) as rejects_tmp,
-        ):
-            writer = open_writer(out_tmp, out_format)
-            rejects_writer = RejectsWriter(rejects_tmp)
-            try:
-                if progress is not None:
-                    progress(0, total)
-                for chunk in chunks:
-                    result = score_chunk(
-                        scorer,
-                        chunk,
-                        carry=carry,
-                        ignore_extra=ignore_extra,
-                        record_column=record_column,
-                        schema=predictions,
-                        lookup=lookup,
-                    )
-                    writer.write(output_schema.conform(result.table))
-                    rejects_writer.write(result.rejects)
-                    for reject in result.rejects:
-                        fields.update({e.field or "(row)" for e in reject.errors})
-                    read += result.n_rows
-                    scored += result.table.num_rows
-                    rejected += len(result.rejects)
-                    if progress is not None:
-                        progress(read, total)
-                writer.close(output_schema.final())
-                rejects_writer.close()
-            except BaseException:
-                writer.abort()
-                rejects_writer.abort()
-                raise
-            if (
-                read != scored + rejected
-                or writer.rows != scored
-                or rejects_writer.rows != rejected
-            ):
+        run = _Run(total, progress)
+
+        jobdir = None
+        if job is not None and package is not None:
+            identity = _identity(
+                package, source, target, rejects_path, in_format, out_format,
+                carry, ignore_extra, record_column, chunk_rows, spec, bindings,
+            )  # fmt: skip
+            jobdir = stack.enter_context(JobDirectory.open(job, identity))
+            finished = jobdir.complete
+            if finished is not None and target.exists() and rejects_path.exists():
+                return BatchSummary.from_dict(finished)
+            if finished is not None:
                 raise BatchError(
-                    f"{read} rows read but {writer.rows} written and {rejects_writer.rows} "
-                    "rejected; nothing was written"
+                    f"the job in {job} finished, but its output {target} or rejects file "
+                    f"{rejects_path} is gone; delete {job} to score the input again"
                 )
-            if total is not None and read != total:
-                raise BatchError(f"{source} announces {total} rows but {read} were read")
-    return BatchSummary(
-        input=source,
-        output=target,
-        rejects=rejects_path,
-        input_format=in_format,
-        output_format=out_format,
-        rows_read=read,
-        rows_scored=scored,
-        rows_rejected=rejected,
-        elapsed_seconds=time.perf_counter() - started,
-        rejected_fields=dict(fields.most_common()),
-        entity_keys=list(spec.entity) if spec is not None else [],
-    )
+            remove_stale_partials(target)
+            remove_stale_partials(rejects_path)
+            chunks = run.skipping_done(chunks, jobdir)
 
+        # one chunk only: scored here, without starting worker processes
+        first = list(itertools.islice(chunks, 2))
+        several = len(first) > 1
+        chunks = itertools.chain(first, chunks)
+        del first  # chunks are slices of read blocks: keeping them would keep the blocks
+        n_workers = workers or default_workers()
+        if package is not None and n_workers > 1 and several:
+            scoring = ChunkScoring(
+                package.path, package.digest, tuple(carry), ignore_extra, record_column,
+                threads, spec, bindings,
+            )  # fmt: skip
+            pool = stack.enter_context(ScoringPool(scoring, n_workers))
+            results = pool.scored(chunks)
+        else:
+            n_workers = 1
+            lookup = None
+            if spec is not None:
+                steps = scorer.pre_steps.inputs if scorer.pre_steps is not None else []
+                lookup = EntityLookup.open(spec, bindings, keep={*scorer.contract.names, *steps})
+            chunk_scorer = ChunkScorer(
+                scorer,
+                carry=carry,
+                ignore_extra=ignore_extra,
+                record_column=record_column,
+                lookup=lookup,
+            )
+            stack.callback(chunk_scorer.close)
+            results = map(chunk_scorer, chunks)
 
-@contextmanager
-def _closing(lookup: EntityLookup | None) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        if lookup is not None:
-            lookup.close()
-
-
-def _peek_names(
-    reader: Reader, chunk_rows: int, spec: OrchestrationSpec | None
-) -> tuple[Iterator[Chunk] | None, list[str]]:
-    """The input's column names, from its header or schema; for JSON Lines, when it matters
-    (a model that may score by entity), the keys of the first record, read ahead: then
-    also the chunks, that first one included."""
-    if reader.schema is not None:
-        return None, list(reader.schema.names)
-    if spec is None:
-        return None, []
-    chunks = reader.chunks(chunk_rows)
-    first = next(chunks, None)
-    if first is None:
-        return iter(()), []
-    records = np.flatnonzero(first.objects())
-    names: list[str] = []
-    if len(records):
-        at = int(records[0])
-        probed = first.columns([*spec.entity, *spec.inputs])
-        names = [name for name, column in probed.items() if column[at].is_valid]
-    return itertools.chain([first], chunks), names
-
-
-def _check_paths(source: Path, target: Path, rejects: Path) -> None:
-    paths = {"input": source, "output": target, "rejects": rejects}
-    resolved = {name: path.resolve() for name, path in paths.items()}
-    for a, b in (("output", "input"), ("rejects", "input"), ("rejects", "output")):
-        if resolved[a] == resolved[b]:
-            raise BatchError(f"the {a} file would overwrite the {b} file ({paths[b]})")
-    for name in ("output", "rejects"):
-        if paths[name].is_dir():
-            raise BatchError(f"the {name} path {paths[name]} is a directory")
-
-
-def _check_carry(carry: list[str], scorer: Scorer) -> list[str]:
-    duplicates = sorted({c for c in carry if carry.count(c) > 1})
-    if duplicates:
-        raise BatchError(f"carried columns named twice: {', '.join(duplicates)}")
-    names = prediction_schema(scorer).names
-    clash = [c for c in carry if c in names]
-    if clash:
-        raise BatchError(
-            f"cannot carry {', '.join(map(repr, clash))}: the output has prediction columns "
-            f"named {', '.join(names)}"
+        outputs = _Outputs(target, rejects_path, out_format, output_schema)
+        if jobdir is None:
+            _write_streaming(results, run, outputs)
+        else:
+            _write_through_job(results, run, jobdir, outputs)
+        if total is not None and run.read != total:
+            raise BatchError(f"{source} announces {total} rows but {run.read} were read")
+        summary = BatchSummary(
+            input=source,
+            output=target,
+            rejects=rejects_path,
+            input_format=in_format,
+            output_format=out_format,
+            rows_read=run.read,
+            rows_scored=run.scored,
+            rows_rejected=run.rejected,
+            elapsed_seconds=time.perf_counter() - started,
+            rejected_fields=dict(run.fields.most_common()),
+            entity_keys=list(spec.entity) if spec is not None else [],
+            workers=n_workers,
+            rows_resumed=run.resumed,
         )
-    return carry
+        if jobdir is not None:
+            jobdir.finish(summary.to_dict())
+    return summary
 
 
-def _check_record_column(name: str | None, carry: list[str], scorer: Scorer) -> list[pa.Field]:
-    if name is None:
-        return []
-    taken = [*carry, *prediction_schema(scorer).names]
-    if not name or name in taken:
-        raise BatchError(f"the record column needs a name not among {', '.join(taken)}")
-    return [pa.field(name, pa.int64())]
+class _Run:
+    """The counts of a run as chunks are done, and its progress display."""
+
+    def __init__(self, total: int | None, progress: ProgressCallback | None) -> None:
+        self.total = total
+        self.progress = progress
+        self.read = self.scored = self.rejected = self.resumed = 0
+        self.fields: Counter[str] = Counter()
+        if progress is not None:
+            progress(0, total)
+
+    def add(self, result: ScoredChunk) -> None:
+        self.read += result.n_rows
+        self.scored += result.table.num_rows
+        self.rejected += len(result.rejects)
+        for reject in result.rejects:
+            self.fields.update({e.field or "(row)" for e in reject.errors})
+        self._tell()
+
+    def skipping_done(self, chunks: Iterable[Chunk], jobdir: JobDirectory) -> Iterator[Chunk]:
+        """The chunks an earlier run of the job did not finish (the others count as read)."""
+        for chunk in chunks:
+            if jobdir.is_done(chunk):
+                self.resumed += chunk.n_rows
+                self.read += chunk.n_rows
+                self._tell()
+            else:
+                yield chunk
+
+    def _tell(self) -> None:
+        if self.progress is not None:
+            self.progress(self.read, self.total)
 
 
-def _plan_columns(
-    reader: Reader,
-    scorer: Scorer,
-    carry: list[str],
+@dataclass(frozen=True)
+class _Outputs:
+    target: Path
+    rejects: Path
+    format: Format
+    schema: OutputSchema
+
+
+def _write_streaming(results: Iterable[ScoredChunk], run: _Run, outputs: _Outputs) -> None:
+    """Each scored chunk straight into the (temporary) output and rejects files."""
+    with atomic_file(outputs.target) as out_tmp, atomic_file(outputs.rejects) as rejects_tmp:
+        writer = open_writer(out_tmp, outputs.format)
+        rejects_writer = RejectsWriter(rejects_tmp)
+        try:
+            for result in results:
+                writer.write(outputs.schema.conform(result.table))
+                rejects_writer.write(result.rejects)
+                run.add(result)
+            writer.close(outputs.schema.final())
+            rejects_writer.close()
+        except BaseException:
+            writer.abort()
+            rejects_writer.abort()
+            raise
+        _check_counts(run.read, run.scored, run.rejected, writer.rows, rejects_writer.rows)
+
+
+def _write_through_job(
+    results: Iterable[ScoredChunk], run: _Run, jobdir: JobDirectory, outputs: _Outputs
+) -> None:
+    """Each scored chunk kept in the job directory; then all of them, in input order, into
+    the (temporary) output and rejects files."""
+    for result in results:
+        jobdir.add(result)
+        run.add(result)
+    with atomic_file(outputs.target) as out_tmp, atomic_file(outputs.rejects) as rejects_tmp:
+        writer = open_writer(out_tmp, outputs.format)
+        try:
+            with rejects_tmp.open("wb") as rejects_file:
+                totals = jobdir.assemble(writer, rejects_file, outputs.schema)
+            writer.close(outputs.schema.final())
+        except BaseException:
+            writer.abort()
+            raise
+        _check_counts(totals.rows, totals.scored, totals.rejected, writer.rows, totals.rejected)
+        if totals.rows != run.read:
+            raise BatchError(
+                f"{run.read} rows read but the job's parts hold {totals.rows}; nothing was "
+                "written: start over with a new --job directory"
+            )
+    run.scored, run.rejected = totals.scored, totals.rejected
+    run.fields = Counter(totals.fields)
+
+
+def _check_counts(read: int, scored: int, rejected: int, written: int, refused: int) -> None:
+    if read != scored + rejected or written != scored or refused != rejected:
+        raise BatchError(
+            f"{read} rows read but {written} written and {refused} rejected; nothing was written"
+        )
+
+
+def _identity(
+    package: Package,
+    source: Path,
+    target: Path,
+    rejects: Path,
+    in_format: Format,
+    out_format: Format,
+    carry: Sequence[str],
     ignore_extra: bool,
-    entity: OrchestrationSpec | None,
-    declared: OrchestrationSpec | None,
-) -> list[str] | None:
-    """Check the input's columns against the contract; the columns to read (``None``: all).
-
-    Only formats with a header or schema are checked here; JSON Lines is checked per line.
-    With pre-steps, the input holds what they read (``date_of_birth``), not what they make
-    (``age``). Scoring by ``entity``, it holds the entity keys, not the sourced inputs.
-    """
-    contract = scorer.contract
-    steps = scorer.pre_steps
-    sourced = set(entity.inputs) if entity is not None else set()
-    keys = list(entity.entity) if entity is not None else []
-    made = (set(steps.outputs) if steps is not None else set()) | sourced
-    read = [n for n in (steps.inputs if steps is not None else []) if n not in sourced]
-    schema = reader.schema
-    if schema is None:
-        return None
-    names = list(schema.names)
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise BatchError(f"{reader.path} has more than one column named {', '.join(duplicates)}")
-    present = set(names)
-    missing_carry = [c for c in carry if c not in present]
-    if missing_carry:
-        raise BatchError(
-            f"{reader.path} has no column {', '.join(map(repr, missing_carry))} to carry"
-        )
-    sent = [n for n in names if n in sourced]
-    if sent and entity is not None:
-        raise BatchError(
-            f"{reader.path} has columns this model reads from its feature sources by "
-            f"{', '.join(keys)}: {', '.join(sent)}; drop them to look them up, or give every "
-            "sourced input to score without lookups"
-        )
-    required = [f.name for f in contract.fields if f.required and f.name not in present | made]
-    required += [n for n in read if n not in present]
-    if required:
-        raise BatchError(
-            f"{reader.path} lacks the columns of required fields: {', '.join(required)}"
-            + _lookup_hint(declared, required)
-        )
-    fields = set(contract.names) | set(read) | set(keys)
-    extras = [n for n in names if n not in fields and n not in carry]
-    if not extras:
-        return None
-    if ignore_extra:
-        return [n for n in names if n in fields or n in carry]
-    if contract.extra_fields is ExtraFieldPolicy.IGNORE:
-        return None
-    raise BatchError(
-        f"{reader.path} has columns that are not fields of this model: {', '.join(extras)}; "
-        "carry them into the output (--carry) or ignore them (--ignore-extra)"
-    )
-
-
-def _lookup_hint(declared: OrchestrationSpec | None, required: list[str]) -> str:
-    """How the missing columns could be looked up instead, if the package says."""
-    if declared is None or not any(n in declared.inputs for n in required):
-        return ""
-    return (
-        f" (or give the entity key column {', '.join(declared.entity)} to look the sourced "
-        f"ones up in {', '.join(map(repr, declared.sources))})"
-    )
+    record_column: str | None,
+    chunk_rows: int,
+    spec: OrchestrationSpec | None,
+    bindings: dict[str, Any],
+) -> dict[str, Any]:
+    """What makes two runs the same job: resuming is only sound between those."""
+    stat = source.stat()
+    return {
+        "input": str(source.resolve()),
+        "input_bytes": stat.st_size,
+        "input_modified_ns": stat.st_mtime_ns,
+        "input_format": in_format.value,
+        "package": package.digest,
+        "output": str(target.resolve()),
+        "output_format": out_format.value,
+        "rejects": str(rejects.resolve()),
+        "carry": list(carry),
+        "ignore_extra": ignore_extra,
+        "record_column": record_column,
+        "chunk_rows": chunk_rows,
+        "by_entity": list(spec.entity) if spec is not None else None,
+        "sources": {name: b.model_dump(mode="json") for name, b in bindings.items()},
+    }

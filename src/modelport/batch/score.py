@@ -37,6 +37,7 @@ class ScoredChunk:
     table: pa.Table
     rejects: list[Reject]
     n_rows: int  # rows that came in: ``table.num_rows + len(rejects)``
+    start: int = 0  # the record number of the chunk's first row
 
 
 # decide_columns' text and integer columns; every other decision field is a float64
@@ -150,7 +151,7 @@ def score_chunk(
             f"records {whole.start} to {whole.start + whole.n_rows - 1}: {whole.n_rows} rows in, "
             f"but {table.num_rows} scored and {len(rejects)} rejected"
         )
-    return ScoredChunk(table, rejects, whole.n_rows)
+    return ScoredChunk(table, rejects, whole.n_rows, whole.start)
 
 
 def _explained(steps: InputSteps, raw: Chunk, checked: Checked) -> Checked:

@@ -30,9 +30,7 @@ from rich.text import Text
 from modelport.batch import BatchSummary, Format, score_file
 from modelport.cli.output import console, err_console, fail_on_errors
 from modelport.errors import InvalidName, PackageError
-from modelport.orchestrate.spec import OrchestrationSpec
-from modelport.package import load_scorer, open_package
-from modelport.runtime import Scorer
+from modelport.package import Package, open_package
 from modelport.settings import Settings
 
 __all__ = ["app"]
@@ -94,7 +92,21 @@ def score(
         help="Feature sources file (YAML) binding the model's sources to databases, to score "
         "a file of entity keys; default MODELPORT_SOURCES_FILE.",
     ),
-    threads: int = typer.Option(1, "--threads", min=1, help="Scoring threads."),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        "-w",
+        min=1,
+        help="Processes scoring chunks in parallel; default: one per core.",
+    ),
+    threads: int = typer.Option(1, "--threads", min=1, help="onnxruntime threads per worker."),
+    job: Path | None = typer.Option(
+        None,
+        "--job",
+        metavar="DIR",
+        help="Job directory making the run resumable: run the same command again after a "
+        "crash and only the chunks not done are scored.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     json_summary: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -113,10 +125,10 @@ def score(
     if carry is not None:
         columns = [name.strip() for item in carry for name in item.split(",") if name.strip()]
     with fail_on_errors(), _interruptible():
-        scorer, orchestration = _load(model, settings, threads)
+        package = _open(model, settings)
         with _progress(quiet) as progress:
             summary = score_file(
-                scorer,
+                package,
                 input,
                 output,
                 input_format=input_format,
@@ -127,8 +139,10 @@ def score(
                 progress=progress,
                 ignore_extra=ignore_extra,
                 record_column=record_column,
-                orchestration=orchestration,
                 sources=sources or settings.sources_file,
+                workers=workers,
+                threads=threads,
+                job=job,
             )
     if json_summary:
         console.out(orjson.dumps(summary.to_dict()).decode(), highlight=False)
@@ -136,11 +150,9 @@ def score(
         _print_summary(summary)
 
 
-def _load(
-    reference: str, settings: Settings, threads: int
-) -> tuple[Scorer, OrchestrationSpec | None]:
-    """The scorer of a package path if one exists there, else of a registry reference
-    (verified either way), and where the package says its inputs come from."""
+def _open(reference: str, settings: Settings) -> Package:
+    """The package at a path if one exists there, else of a registry reference (verified
+    either way)."""
     path = Path(reference)
     if path.exists():
         package = open_package(path)
@@ -157,17 +169,23 @@ def _load(
             raise
         with Registry.from_settings(settings) as registry:
             package = registry.open(ref)
-    return load_scorer(package, threads=threads), package.manifest.orchestration
+    return package
 
 
 def _print_summary(summary: BatchSummary) -> None:
     by = f" by {', '.join(summary.entity_keys)}" if summary.entity_keys else ""
+    workers = f", {summary.workers} workers" if summary.workers > 1 else ""
     console.print(
         f"[green]scored[/] {summary.rows_scored:,} of {summary.rows_read:,} rows{by} "
         f"into {summary.output} in {summary.elapsed_seconds:.1f} s "
-        f"({summary.rows_per_second:,.0f} rows/s)",
+        f"({summary.rows_per_second:,.0f} rows/s{workers})",
         highlight=False,
     )
+    if summary.rows_resumed:
+        console.print(
+            f"resumed: {summary.rows_resumed:,} rows were scored by an earlier run of the job",
+            highlight=False,
+        )
     if summary.rows_rejected:
         fields = list(summary.rejected_fields.items())
         shown = ", ".join(f"{name} {count:,}" for name, count in fields[:5])

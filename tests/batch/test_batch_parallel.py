@@ -1,0 +1,110 @@
+"""Several worker processes: the same output as one process, in input order; failures in a
+worker fail the run and write nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import pytest
+from batch_inputs import CHUNK_ROWS, ROWS, Injected, read_output, read_rejects
+
+import modelport as mp
+from modelport.batch import score_file
+from modelport.errors import BatchError
+from modelport.package import open_package
+from modelport.runtime import Scorer
+
+
+@pytest.fixture(scope="session")
+def loan_package(loan_package_path: Path) -> mp.Package:
+    return open_package(loan_package_path)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".jsonl"])
+def test_two_workers_write_what_one_process_writes(
+    loan_package: mp.Package, injected: Injected, tmp_path: Path, suffix: str
+) -> None:
+    outputs = {}
+    for workers in (1, 2):
+        output = tmp_path / f"scores-{workers}{suffix}"
+        summary = score_file(
+            loan_package,
+            injected.path,
+            output,
+            carry=["id", "note"],
+            chunk_rows=CHUNK_ROWS,
+            record_column="record",
+            workers=workers,
+        )
+        assert summary.workers == workers
+        assert summary.rows_read == ROWS
+        assert summary.rows_rejected == len(injected.bad)
+        outputs[workers] = (read_output(output), read_rejects(summary.rejects))
+    one, two = outputs[1], outputs[2]
+    pd.testing.assert_frame_equal(one[0], two[0])
+    assert one[1] == two[1]
+    # input order, every accepted record once
+    assert two[0]["record"].tolist() == injected.good.tolist()
+
+
+def test_an_input_of_one_chunk_is_scored_in_process(
+    loan_package: mp.Package, injected: Injected, tmp_path: Path
+) -> None:
+    summary = score_file(
+        loan_package,
+        injected.path,
+        tmp_path / "scores.parquet",
+        carry=["id", "note"],
+        chunk_rows=ROWS,
+        workers=2,
+    )
+    assert summary.workers == 1 and summary.rows_read == ROWS
+
+
+def test_workers_need_the_package_not_a_loaded_scorer(
+    scorer: Scorer, injected: Injected, tmp_path: Path
+) -> None:
+    with pytest.raises(BatchError, match="need the package"):
+        score_file(scorer, injected.path, tmp_path / "scores.parquet", workers=2)
+    with pytest.raises(BatchError, match="need the package"):
+        score_file(scorer, injected.path, tmp_path / "scores.parquet", job=tmp_path / "job")
+
+
+def test_a_worker_that_dies_fails_the_run_and_writes_nothing(
+    loan_package: mp.Package, injected: Injected, tmp_path: Path
+) -> None:
+    output = tmp_path / "scores.parquet"
+    output.write_bytes(b"yesterday's scores")
+
+    def kill_a_worker(done: int, total: int | None) -> None:
+        if done > 0:
+            os.kill(_a_worker(), signal.SIGKILL)
+
+    with pytest.raises(BatchError, match="worker process died"):
+        score_file(
+            loan_package,
+            injected.path,
+            output,
+            carry=["id", "note"],
+            chunk_rows=1_000,
+            workers=2,
+            progress=kill_a_worker,
+        )
+    assert output.read_bytes() == b"yesterday's scores"
+    assert not Path(f"{output}.rejects.jsonl").exists()
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def _a_worker() -> int:
+    """The process id of a scoring worker (not the resource tracker, not a dead process)."""
+    for child in psutil.Process(os.getpid()).children():
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(child.cmdline()):
+                return child.pid
+        except psutil.Error:
+            continue
+    raise AssertionError("no scoring worker is running")
