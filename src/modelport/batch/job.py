@@ -32,7 +32,13 @@ from modelport.batch.chunks import Chunk
 from modelport.batch.entities import EntityLookup, SourcesArgument, by_entity, resolve_bindings
 from modelport.batch.formats import COMPRESSIONS, Format, resolve_format
 from modelport.batch.jobdir import JobDirectory, remove_stale_partials
-from modelport.batch.parallel import ChunkScorer, ChunkScoring, ScoringPool, default_workers
+from modelport.batch.parallel import (
+    ChunkScorer,
+    ChunkScoring,
+    Engine,
+    ScoringPool,
+    default_workers,
+)
 from modelport.batch.plan import (
     check_carry,
     check_paths,
@@ -151,6 +157,8 @@ def score_file(
     workers: int | None = None,
     threads: int = 1,
     job: str | Path | None = None,
+    engine: Engine | str = Engine.LOCAL,
+    scheduler: str | None = None,
 ) -> BatchSummary:
     """Score ``input`` into ``output``, ``chunk_rows`` rows at a time; refused rows to ``rejects``.
 
@@ -176,6 +184,10 @@ def score_file(
     threads. ``job`` names a job directory that makes the run resumable: run again with
     the same directory after a crash or ``kill -9``, it scores only the chunks not done,
     and the output holds every row exactly once. Both need a package, not a scorer.
+
+    ``engine="dask"`` scores on the Dask cluster whose scheduler is at ``scheduler``
+    (default: a local cluster of ``workers`` processes); the package is sent once to
+    each worker and its digests checked there. See ``docs/batch.md``.
     """
     started = time.perf_counter()
     package = scorer_or_package if isinstance(scorer_or_package, Package) else None
@@ -190,6 +202,9 @@ def score_file(
                 "several workers and job directories need the package (they open it in "
                 "each process), not a loaded scorer"
             )
+    engine = _engine(engine)
+    if engine is Engine.DASK and package is None:
+        raise BatchError("scoring on Dask needs the package (its workers open it), not a scorer")
     if workers is not None and workers < 1:
         raise BatchError(f"workers must be at least 1, got {workers}")
     source, target = Path(input), Path(output)
@@ -245,11 +260,23 @@ def score_file(
         chunks = itertools.chain(first, chunks)
         del first  # chunks are slices of read blocks: keeping them would keep the blocks
         n_workers = workers or default_workers()
-        if package is not None and n_workers > 1 and several:
+        scoring = None
+        if package is not None:
             scoring = ChunkScoring(
                 package.path, package.digest, tuple(carry), ignore_extra, record_column,
                 threads, spec, bindings,
             )  # fmt: skip
+        if scoring is not None and engine is Engine.DASK:
+            from modelport.batch.distributed import DaskEngine  # dask only when asked for
+
+            cluster = stack.enter_context(
+                DaskEngine.connect(scoring, scheduler=scheduler, workers=workers)
+            )
+            n_workers = cluster.workers
+            # Parquet (not resuming a job): the workers read their row groups themselves
+            where = reader.path if in_format is Format.PARQUET and jobdir is None else None
+            results = cluster.scored(chunks, parquet=where, columns=columns)
+        elif scoring is not None and n_workers > 1 and several:
             pool = stack.enter_context(ScoringPool(scoring, n_workers))
             results = pool.scored(chunks)
         else:
@@ -381,6 +408,15 @@ def _write_through_job(
             )
     run.scored, run.rejected = totals.scored, totals.rejected
     run.fields = Counter(totals.fields)
+
+
+def _engine(engine: Engine | str) -> Engine:
+    try:
+        return Engine(engine)
+    except ValueError:
+        raise BatchError(
+            f"unknown engine {engine!r}; use one of {', '.join(e.value for e in Engine)}"
+        ) from None
 
 
 def _check_counts(read: int, scored: int, rejected: int, written: int, refused: int) -> None:

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 import pyarrow as pa
@@ -42,6 +43,7 @@ from modelport.runtime import Scorer
 __all__ = [
     "ChunkScorer",
     "ChunkScoring",
+    "Engine",
     "ScoringPool",
     "default_workers",
     "ordered_results",
@@ -49,6 +51,13 @@ __all__ = [
 
 IN_FLIGHT_PER_WORKER = 2
 PARENT_CHECK_SECONDS = 1.0
+
+
+class Engine(StrEnum):
+    """Where chunks are scored: this machine's cores, or a Dask cluster."""
+
+    LOCAL = "local"
+    DASK = "dask"
 
 
 def default_workers() -> int:

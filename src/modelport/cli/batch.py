@@ -28,6 +28,7 @@ from rich.progress import (
 from rich.text import Text
 
 from modelport.batch import BatchSummary, Format, score_file
+from modelport.batch.parallel import Engine
 from modelport.cli.output import console, err_console, fail_on_errors
 from modelport.errors import InvalidName, PackageError
 from modelport.package import Package, open_package
@@ -100,6 +101,16 @@ def score(
         help="Processes scoring chunks in parallel; default: one per core.",
     ),
     threads: int = typer.Option(1, "--threads", min=1, help="onnxruntime threads per worker."),
+    engine: Engine = typer.Option(
+        Engine.LOCAL, "--engine", help="local: this machine's cores; dask: a Dask cluster."
+    ),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler address (tcp://host:8786) for --engine dask; default: a local "
+        "cluster of --workers processes.",
+    ),
     job: Path | None = typer.Option(
         None,
         "--job",
@@ -143,6 +154,8 @@ def score(
                 workers=workers,
                 threads=threads,
                 job=job,
+                engine=engine,
+                scheduler=scheduler,
             )
     if json_summary:
         console.out(orjson.dumps(summary.to_dict()).decode(), highlight=False)
