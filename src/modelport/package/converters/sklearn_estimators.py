@@ -297,16 +297,25 @@ def _forest(est: Any, x: str, ctx: Context) -> Head:
     members = list(getattr(est, "estimators_", [est]))
     classifier = hasattr(est, "classes_")
     n_targets = len(est.classes_) if classifier else 1
+    # Two classes: a leaf's fractions add up to one, so the trees of the second class say
+    # everything; the first's probability is 1 - p. Half the trees to walk, the same answers.
+    binary = classifier and n_targets == 2
     trees: list[_Tree] = []
     for member in members:
         values = _f64(member.tree_.value[:, 0, :])  # class fractions, or the mean target
-        trees.extend(_sklearn_trees(member.tree_, values, list(range(n_targets))))
+        if binary:
+            trees.extend(_sklearn_trees(member.tree_, values[:, 1:], [0]))
+        else:
+            trees.extend(_sklearn_trees(member.tree_, values, list(range(n_targets))))
     b = ctx.builder
-    summed = _tree_ensemble(ctx, _as_float32(ctx, x, est), trees, n_targets)
+    summed = _tree_ensemble(ctx, _as_float32(ctx, x, est), trees, 1 if binary else n_targets)
     if len(members) > 1:  # sum, then divide once: scikit-learn's order of operations
         summed = b.op("Div", [summed, b.const(np.float64(len(members)))], "mean")
     if not classifier:
         return Head(value=_flat(ctx, summed))
+    if binary:
+        p0 = b.op("Sub", [b.const(np.float64(1.0)), summed], "p0")
+        summed = b.op("Concat", [p0, summed], "proba", axis=1)
     return Head(probabilities=summed, label_index=_argmax(ctx, summed))
 
 
