@@ -54,6 +54,7 @@ def test_top_level_all_is_exact() -> None:
         "modelport.features",
         "modelport.predlog",
         "modelport.batch",
+        "modelport.schedule",
         "modelport.serving",
         "modelport.server",
     ],

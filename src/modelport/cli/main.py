@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from modelport.cli import batch, cache, lifecycle, models, package, serve
+from modelport.cli import batch, cache, jobs, lifecycle, models, package, scheduler, serve
 
 app = typer.Typer(
     name="modelport",
@@ -21,6 +21,8 @@ app.command("rollback")(lifecycle.rollback_command)
 app.command("history")(lifecycle.history)
 app.add_typer(lifecycle.policy_app, name="policy")
 app.add_typer(cache.app, name="cache")
+app.add_typer(scheduler.app, name="scheduler")
+app.add_typer(jobs.app, name="jobs")
 
 
 if __name__ == "__main__":  # pragma: no cover

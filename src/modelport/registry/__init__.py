@@ -9,6 +9,7 @@ See ``docs/registry.md``.
 """
 
 from modelport.registry.audit import Action, AuditEvent, Outcome
+from modelport.registry.job_runs import JobRun, RunStatus
 from modelport.registry.records import AliasState, ModelVersion, RegisteredModel, VersionMetadata
 from modelport.registry.refs import DEFAULT_ALIAS, ModelRef, parse_ref
 from modelport.registry.registry import Registry
@@ -18,11 +19,13 @@ __all__ = [
     "Action",
     "AliasState",
     "AuditEvent",
+    "JobRun",
     "Outcome",
     "VersionMetadata",
     "ModelRef",
     "ModelVersion",
     "RegisteredModel",
     "Registry",
+    "RunStatus",
     "parse_ref",
 ]

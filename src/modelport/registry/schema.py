@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -43,6 +44,7 @@ __all__ = [
     "AuditRow",
     "CacheInvalidationRow",
     "Base",
+    "JobRunRow",
     "ModelRow",
     "PolicyRow",
     "UTCDateTime",
@@ -186,3 +188,38 @@ class CacheInvalidationRow(Base):
     actor: Mapped[str] = mapped_column(String(128))
     source: Mapped[str | None] = mapped_column(String(64))
     entity: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class JobRunRow(Base):
+    """One run of a scheduled batch job (``modelport.schedule``): its attempts, outcome, rows.
+
+    ``heartbeat_at`` is refreshed while the run is in progress, so a run whose scheduler
+    died (``kill -9``, a lost machine) can be told apart from one still going and marked
+    ``abandoned``. ``detail`` keeps each attempt (times, outcome, error) and each file.
+    """
+
+    __tablename__ = "job_runs"
+    __table_args__ = (
+        Index(None, "job", "id"),
+        CheckConstraint(
+            "status IN ('running', 'succeeded', 'failed', 'abandoned')", name="status_known"
+        ),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(64))
+    scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(128))
+    pid: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str | None] = mapped_column(String(160))
+    rows_read: Mapped[int | None] = mapped_column(BigInteger)
+    rows_scored: Mapped[int | None] = mapped_column(BigInteger)
+    rows_rejected: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
