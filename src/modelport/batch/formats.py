@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
+from pathlib import PurePath
 
 from modelport.errors import BatchError
 
@@ -37,12 +37,12 @@ _ALIASES = {
 }
 
 
-def detect_format(path: Path) -> Format:
+def detect_format(path: PurePath) -> Format:
     """The format a file name announces: ``.csv``, ``.parquet``/``.pq``, ``.jsonl``/``.ndjson``.
 
     A compression suffix after it (``data.csv.gz``) is looked through.
     """
-    suffixes = [s.lower() for s in Path(path).suffixes]
+    suffixes = [s.lower() for s in PurePath(path).suffixes]
     if suffixes and suffixes[-1] in COMPRESSIONS:
         suffixes = suffixes[:-1]
     if suffixes and suffixes[-1] in _SUFFIXES:
@@ -54,7 +54,7 @@ def detect_format(path: Path) -> Format:
     )
 
 
-def resolve_format(path: Path, given: Format | str | None) -> Format:
+def resolve_format(path: PurePath, given: Format | str | None) -> Format:
     """``given`` if there is one (``csv``, ``parquet``, ``jsonl``), else what the name says."""
     if given is None:
         return detect_format(path)

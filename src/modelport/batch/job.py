@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelport.batch.atomic import atomic_file
 from modelport.batch.chunks import Chunk
 from modelport.batch.entities import EntityLookup, SourcesArgument, by_entity, resolve_bindings
 from modelport.batch.formats import COMPRESSIONS, Format, resolve_format
 from modelport.batch.jobdir import JobDirectory, remove_stale_partials
+from modelport.batch.locations import Location, atomic_output
 from modelport.batch.parallel import (
     ChunkScorer,
     ChunkScoring,
@@ -74,9 +74,9 @@ ProgressCallback = Callable[[int, int | None], None]
 class BatchSummary:
     """What a batch run did. ``rows_read == rows_scored + rows_rejected`` always."""
 
-    input: Path
-    output: Path
-    rejects: Path
+    input: Path | str  # a local path, or the URL (without any password)
+    output: Path | str
+    rejects: Path | str
     input_format: Format
     output_format: Format
     rows_read: int
@@ -117,9 +117,9 @@ class BatchSummary:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BatchSummary:
         return cls(
-            input=Path(data["input"]),
-            output=Path(data["output"]),
-            rejects=Path(data["rejects"]),
+            input=_path_or_url(data["input"]),
+            output=_path_or_url(data["output"]),
+            rejects=_path_or_url(data["rejects"]),
             input_format=Format(data["input_format"]),
             output_format=Format(data["output_format"]),
             rows_read=data["rows_read"],
@@ -133,10 +133,16 @@ class BatchSummary:
         )
 
 
-def default_rejects_path(output: Path) -> Path:
-    """``<output>.rejects.jsonl``, beside the output."""
+def default_rejects_path(output: str | Path) -> Path | str:
+    """``<output>.rejects.jsonl``, beside the output (a path, or a URL for a URL)."""
+    if isinstance(output, str) and "://" in output:
+        return output + REJECTS_SUFFIX
     output = Path(output)
     return output.with_name(output.name + REJECTS_SUFFIX)
+
+
+def _path_or_url(text: str) -> Path | str:
+    return text if "://" in text else Path(text)
 
 
 def score_file(
@@ -207,14 +213,14 @@ def score_file(
         raise BatchError("scoring on Dask needs the package (its workers open it), not a scorer")
     if workers is not None and workers < 1:
         raise BatchError(f"workers must be at least 1, got {workers}")
-    source, target = Path(input), Path(output)
-    rejects_path = Path(rejects) if rejects is not None else default_rejects_path(target)
-    in_format = resolve_format(source, input_format)
-    out_format = resolve_format(target, output_format)
-    if target.suffix.lower() in COMPRESSIONS:
+    source, target = Location(input), Location(output)
+    rejects_path = Location(rejects if rejects is not None else default_rejects_path(output))
+    in_format = resolve_format(source.name, input_format)
+    out_format = resolve_format(target.name, output_format)
+    if target.name.suffix.lower() in COMPRESSIONS:
         raise BatchError(
-            f"output {target} names a compression ({target.suffix}); outputs are written "
-            "uncompressed (Parquet compresses inside the file): drop the suffix"
+            f"output {target} names a compression ({target.name.suffix}); outputs are "
+            "written uncompressed (Parquet compresses inside the file): drop the suffix"
         )
     check_paths(source, target, rejects_path)
     if carry is not None:
@@ -250,8 +256,9 @@ def score_file(
                     f"the job in {job} finished, but its output {target} or rejects file "
                     f"{rejects_path} is gone; delete {job} to score the input again"
                 )
-            remove_stale_partials(target)
-            remove_stale_partials(rejects_path)
+            for written in (target, rejects_path):
+                if written.local is not None:
+                    remove_stale_partials(written.local)
             chunks = run.skipping_done(chunks, jobdir)
 
         # one chunk only: scored here, without starting worker processes
@@ -274,8 +281,9 @@ def score_file(
             )
             n_workers = cluster.workers
             # Parquet (not resuming a job): the workers read their row groups themselves
-            where = reader.path if in_format is Format.PARQUET and jobdir is None else None
-            results = cluster.scored(chunks, parquet=where, columns=columns)
+            # (behind a URL the client reads, and sends the chunks)
+            where = reader.location.local if in_format is Format.PARQUET and not jobdir else None
+            results = cluster.scored(chunks, parquet=where, columns=columns, chunk_rows=chunk_rows)
         elif scoring is not None and n_workers > 1 and several:
             pool = stack.enter_context(ScoringPool(scoring, n_workers))
             results = pool.scored(chunks)
@@ -303,9 +311,9 @@ def score_file(
         if total is not None and run.read != total:
             raise BatchError(f"{source} announces {total} rows but {run.read} were read")
         summary = BatchSummary(
-            input=source,
-            output=target,
-            rejects=rejects_path,
+            input=source.shown,
+            output=target.shown,
+            rejects=rejects_path.shown,
             input_format=in_format,
             output_format=out_format,
             rows_read=run.read,
@@ -358,15 +366,18 @@ class _Run:
 
 @dataclass(frozen=True)
 class _Outputs:
-    target: Path
-    rejects: Path
+    target: Location
+    rejects: Location
     format: Format
     schema: OutputSchema
 
 
 def _write_streaming(results: Iterable[ScoredChunk], run: _Run, outputs: _Outputs) -> None:
     """Each scored chunk straight into the (temporary) output and rejects files."""
-    with atomic_file(outputs.target) as out_tmp, atomic_file(outputs.rejects) as rejects_tmp:
+    with (
+        atomic_output(outputs.target) as out_tmp,
+        atomic_output(outputs.rejects) as rejects_tmp,
+    ):
         writer = open_writer(out_tmp, outputs.format)
         rejects_writer = RejectsWriter(rejects_tmp)
         try:
@@ -391,7 +402,10 @@ def _write_through_job(
     for result in results:
         jobdir.add(result)
         run.add(result)
-    with atomic_file(outputs.target) as out_tmp, atomic_file(outputs.rejects) as rejects_tmp:
+    with (
+        atomic_output(outputs.target) as out_tmp,
+        atomic_output(outputs.rejects) as rejects_tmp,
+    ):
         writer = open_writer(out_tmp, outputs.format)
         try:
             with rejects_tmp.open("wb") as rejects_file:
@@ -428,9 +442,9 @@ def _check_counts(read: int, scored: int, rejected: int, written: int, refused: 
 
 def _identity(
     package: Package,
-    source: Path,
-    target: Path,
-    rejects: Path,
+    source: Location,
+    target: Location,
+    rejects: Location,
     in_format: Format,
     out_format: Format,
     carry: Sequence[str],
@@ -441,16 +455,14 @@ def _identity(
     bindings: dict[str, Any],
 ) -> dict[str, Any]:
     """What makes two runs the same job: resuming is only sound between those."""
-    stat = source.stat()
     return {
-        "input": str(source.resolve()),
-        "input_bytes": stat.st_size,
-        "input_modified_ns": stat.st_mtime_ns,
+        "input": _where(source),
+        "input_version": source.fingerprint(),
         "input_format": in_format.value,
         "package": package.digest,
-        "output": str(target.resolve()),
+        "output": _where(target),
         "output_format": out_format.value,
-        "rejects": str(rejects.resolve()),
+        "rejects": _where(rejects),
         "carry": list(carry),
         "ignore_extra": ignore_extra,
         "record_column": record_column,
@@ -458,3 +470,7 @@ def _identity(
         "by_entity": list(spec.entity) if spec is not None else None,
         "sources": {name: b.model_dump(mode="json") for name, b in bindings.items()},
     }
+
+
+def _where(location: Location) -> str:
+    return str(location.local.resolve()) if location.local is not None else str(location)

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
 from modelport.batch.chunks import Chunk
+from modelport.batch.locations import Location
 from modelport.batch.readers import Reader
 from modelport.batch.score import prediction_schema
 from modelport.contract import ExtraFieldPolicy
@@ -46,11 +46,13 @@ def peek_names(
     return itertools.chain([first], chunks), names
 
 
-def check_paths(source: Path, target: Path, rejects: Path) -> None:
+def check_paths(source: Location, target: Location, rejects: Location) -> None:
     paths = {"input": source, "output": target, "rejects": rejects}
-    resolved = {name: path.resolve() for name, path in paths.items()}
+    where = {
+        name: str(p.local.resolve()) if p.local is not None else str(p) for name, p in paths.items()
+    }
     for a, b in (("output", "input"), ("rejects", "input"), ("rejects", "output")):
-        if resolved[a] == resolved[b]:
+        if where[a] == where[b]:
             raise BatchError(f"the {a} file would overwrite the {b} file ({paths[b]})")
     for name in ("output", "rejects"):
         if paths[name].is_dir():

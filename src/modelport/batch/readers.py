@@ -10,6 +10,7 @@
 
 Record numbers count the input's data rows from 0 (header and blank lines excluded).
 Compressed CSV and JSON Lines (``.gz``, ``.bz2``, ``.zst``, ``.lz4``) are read as they are.
+Inputs may be local files or fsspec URLs (:mod:`modelport.batch.locations`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ import pyarrow.parquet as pq
 
 from modelport.batch.chunks import ArrowChunk, Chunk, RecordsChunk, Unreadable
 from modelport.batch.formats import Format
-from modelport.batch.text import csv_blocks, lines, open_binary
+from modelport.batch.locations import Location
+from modelport.batch.text import csv_blocks, lines
 from modelport.errors import BatchError
 
 __all__ = ["CsvReader", "JsonLinesReader", "ParquetReader", "Reader", "open_reader", "rechunk"]
@@ -40,8 +42,11 @@ class Reader(ABC):
 
     format: Format
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+    def __init__(self, location: Location | str | Path) -> None:
+        if not isinstance(location, Location):
+            location = Location(location)
+        self.location = location
+        self.path: Path | str = location.shown  # for messages
 
     @property
     def schema(self) -> pa.Schema | None:
@@ -103,11 +108,13 @@ class CsvReader(Reader):
 
     format = Format.CSV
 
-    def __init__(self, path: Path, *, block_bytes: int = CSV_BLOCK_BYTES) -> None:
-        super().__init__(path)
+    def __init__(
+        self, location: Location | str | Path, *, block_bytes: int = CSV_BLOCK_BYTES
+    ) -> None:
+        super().__init__(location)
         self.block_bytes = block_bytes
         try:
-            with open_binary(self.path) as source:
+            with self.location.open_binary() as source:
                 first = next(csv_blocks(source, block_bytes), b"")
             if not first.strip():
                 raise BatchError(
@@ -134,7 +141,7 @@ class CsvReader(Reader):
         )
 
         def batches() -> Iterator[pa.RecordBatch]:
-            with open_binary(self.path) as source:
+            with self.location.open_binary() as source:
                 for number, block in enumerate(csv_blocks(source, self.block_bytes)):
                     options = pacsv.ReadOptions(
                         column_names=self._schema.names, skip_rows=1 if number == 0 else 0
@@ -152,10 +159,10 @@ class ParquetReader(Reader):
 
     format = Format.PARQUET
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
+    def __init__(self, location: Location | str | Path) -> None:
+        super().__init__(location)
         try:
-            self._file = pq.ParquetFile(str(self.path))
+            self._file = pq.ParquetFile(self.location.seekable())
         except (pa.ArrowException, OSError) as exc:
             raise BatchError(f"cannot read {self.path} as Parquet: {_clean(exc)}") from None
 
@@ -184,17 +191,19 @@ class JsonLinesReader(Reader):
 
     format = Format.JSONL
 
-    def __init__(self, path: Path, *, block_bytes: int = JSONL_BLOCK_BYTES) -> None:
-        super().__init__(path)
+    def __init__(
+        self, location: Location | str | Path, *, block_bytes: int = JSONL_BLOCK_BYTES
+    ) -> None:
+        super().__init__(location)
         self.block_bytes = block_bytes
-        if not self.path.is_file():
+        if self.location.is_dir():
             raise BatchError(f"cannot read {self.path}: not a file")
 
     def _chunks(self, chunk_rows: int, columns: Sequence[str] | None) -> Iterator[Chunk]:
         values: list[Any] = []
         numbers: list[int] = []
         start = 0
-        with open_binary(self.path) as source:
+        with self.location.open_binary() as source:
             for number, line in lines(source, self.block_bytes):
                 if not line.strip():
                     continue
@@ -220,13 +229,18 @@ def _clean(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def open_reader(path: Path, format: Format) -> Reader:
-    """The reader for ``format``; the file is opened (and its header or footer read) now."""
-    path = Path(path)
-    if not path.exists():
-        raise BatchError(f"input {path} does not exist")
+def open_reader(source: str | Path | Location, format: Format) -> Reader:
+    """The reader for ``format``; the file (a path or an fsspec URL) is opened, and its
+    header or footer read, now."""
+    location = source if isinstance(source, Location) else Location(source)
+    try:
+        exists = location.exists()
+    except OSError as exc:
+        raise BatchError(f"cannot read {location}: {_clean(exc)}") from None
+    if not exists:
+        raise BatchError(f"input {location} does not exist")
     if format is Format.CSV:
-        return CsvReader(path)
+        return CsvReader(location)
     if format is Format.PARQUET:
-        return ParquetReader(path)
-    return JsonLinesReader(path)
+        return ParquetReader(location)
+    return JsonLinesReader(location)

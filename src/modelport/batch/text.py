@@ -11,23 +11,11 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import IO, Any
 
-import pyarrow as pa
-
-from modelport.batch.formats import COMPRESSIONS
-
-__all__ = ["csv_blocks", "lines", "open_binary"]
+__all__ = ["csv_blocks", "lines"]
 
 _BOM = b"\xef\xbb\xbf"
-
-
-def open_binary(path: Path) -> IO[bytes] | Any:
-    """The file's bytes, decompressed when the name says (``.gz``, ``.bz2``, ``.zst``, ``.lz4``)."""
-    if path.suffix.lower() in COMPRESSIONS:
-        return pa.input_stream(str(path), compression="detect")
-    return path.open("rb")
 
 
 def _blocks(source: IO[bytes] | Any, size: int) -> Iterator[bytes]:

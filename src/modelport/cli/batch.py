@@ -53,8 +53,12 @@ def score(
         metavar="MODEL_REF",
         help="Registry reference (NAME, NAME@ALIAS, NAME:VERSION) or package directory / .mpk.",
     ),
-    input: Path = typer.Option(..., "--input", "-i", help="File to score."),
-    output: Path = typer.Option(..., "--output", "-o", help="File to write (replaced if present)."),
+    input: str = typer.Option(
+        ..., "--input", "-i", help="File to score: a path or an fsspec URL (s3://...)."
+    ),
+    output: str = typer.Option(
+        ..., "--output", "-o", help="File to write (replaced if present): a path or a URL."
+    ),
     input_format: Format | None = typer.Option(
         None, "--input-format", help="Input format; by default from the file name."
     ),
@@ -68,7 +72,7 @@ def score(
         help="Input columns to copy to the output, comma-separated (default: none, or the "
         "entity keys when scoring by entity; --carry '' for none).",
     ),
-    rejects: Path | None = typer.Option(
+    rejects: str | None = typer.Option(
         None, "--rejects", help="Rejects file (JSON Lines); default <output>.rejects.jsonl."
     ),
     chunk_rows: int | None = typer.Option(
