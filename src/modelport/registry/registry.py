@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -32,21 +32,8 @@ from modelport.registry.audit import (
     record_event,
 )
 from modelport.registry.database import WRITE_OPTION, create_registry_engine, database_errors
-from modelport.registry.invalidations import (
-    CacheInvalidation,
-    invalidations_after,
-    record_invalidation,
-)
-from modelport.registry.job_runs import (
-    JobRun,
-    RunStatus,
-    abandon_stale,
-    finish_run,
-    runs_for,
-    start_run,
-    touch_run,
-)
 from modelport.registry.migrate import upgrade_to_head
+from modelport.registry.operations import OperationsLog
 from modelport.registry.policies import ALL_MODELS, policies_for, refuse_if_gated, store_policy
 from modelport.registry.queries import (
     ANY_REVISION,
@@ -72,7 +59,7 @@ T = TypeVar("T")
 _WRITE_ATTEMPTS = 5  # concurrent writers may collide on a unique constraint; retry
 
 
-class Registry:
+class Registry(OperationsLog):
     """Models, versions and aliases in a SQL database; package files in an artifact store.
 
     Opening one upgrades the database schema to the newest revision if needed.
@@ -322,59 +309,6 @@ class Registry:
         check_name(alias, "alias")
         who = actor or default_actor()
         self._write(lambda session: store_policy(session, model, alias, policy, who))
-
-    # -- enrichment-cache invalidations (see modelport.registry.invalidations) --------------
-
-    def invalidate_cache(
-        self,
-        source: str | None = None,
-        entity: dict[str, Any] | None = None,
-        *,
-        actor: str | None = None,
-    ) -> CacheInvalidation:
-        """Ask every server sharing this registry to drop cached rows (within its poll)."""
-        who = actor or default_actor()
-        return self._write(lambda session: record_invalidation(session, source, entity, who))
-
-    def cache_invalidations(self, after: int | None) -> tuple[int, list[CacheInvalidation]]:
-        with self._reading() as session:
-            return invalidations_after(session, after)
-
-    # -- scheduled batch runs (see modelport.registry.job_runs) ----------------------------
-
-    def start_job_run(self, job: str, scheduled_for: datetime, *, host: str, pid: int) -> JobRun:
-        return self._write(lambda session: start_run(session, job, scheduled_for, host, pid))
-
-    def touch_job_run(self, run_id: int, attempt: dict[str, Any] | None = None) -> JobRun:
-        """Refresh a running run's heartbeat; with ``attempt``, record one more attempt."""
-        return self._write(lambda session: touch_run(session, run_id, attempt))
-
-    def finish_job_run(
-        self,
-        run_id: int,
-        status: RunStatus,
-        *,
-        error: str | None = None,
-        model: str | None = None,
-        rows: tuple[int, int, int] | None = None,
-        detail: dict[str, Any] | None = None,
-    ) -> JobRun:
-        """End a running run; ``rows`` is (read, scored, rejected), ``detail`` adds keys."""
-        return self._write(
-            lambda session: finish_run(
-                session, run_id, status, error=error, model=model, rows=rows, detail=detail
-            )
-        )
-
-    def abandon_stale_job_runs(self, older_than: timedelta) -> list[JobRun]:
-        return self._write(lambda session: abandon_stale(session, older_than))
-
-    def job_runs(
-        self, job: str | None = None, *, status: RunStatus | None = None, limit: int | None = None
-    ) -> list[JobRun]:
-        """Recorded runs, newest first (``limit`` of them), of every job or of ``job``."""
-        with self._reading() as session:
-            return runs_for(session, job, status=status, limit=limit)
 
     # -- reading ---------------------------------------------------------------------------
 
