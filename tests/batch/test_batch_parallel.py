@@ -80,9 +80,12 @@ def test_a_worker_that_dies_fails_the_run_and_writes_nothing(
     output = tmp_path / "scores.parquet"
     output.write_bytes(b"yesterday's scores")
 
+    killed: list[int] = []
+
     def kill_a_worker(done: int, total: int | None) -> None:
-        if done > 0:
-            os.kill(_a_worker(), signal.SIGKILL)
+        if done > 0 and not killed:  # once: chunks done before it still come in after
+            killed.append(_a_worker())
+            os.kill(killed[0], signal.SIGKILL)
 
     with pytest.raises(BatchError, match="worker process died"):
         score_file(
