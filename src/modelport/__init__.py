@@ -8,7 +8,9 @@ scorer.predict(frame)                            # label + proba_<class> columns
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from modelport.contract import Contract, FieldSpec, FieldType, infer_contract
 from modelport.errors import (
@@ -21,11 +23,41 @@ from modelport.errors import (
     ParityError,
     UnsupportedModel,
 )
-from modelport.package import BuiltPackage, Package, ParityReport, open_package, package
-from modelport.package.load import load_scorer
-from modelport.registry import Registry
+from modelport.package.load import Package, load_scorer, open_package
 from modelport.runtime import Prediction, Scorer
 from modelport.settings import Settings, modelport_version
+
+if TYPE_CHECKING:
+    from modelport.package.build import BuiltPackage
+    from modelport.package.parity import ParityReport
+    from modelport.registry import Registry
+
+# Imported when first used: building needs scikit-learn (and SciPy), the registry
+# SQLAlchemy; a process that only scores (a batch worker, a server) is lighter without.
+_LAZY = {
+    "BuiltPackage": "modelport.package.build",
+    "ParityReport": "modelport.package.parity",
+    "Registry": "modelport.registry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    from modelport.package.build import package
+else:
+
+    def package(*args: Any, **kwargs: Any) -> Any:
+        """Build a package: see :func:`modelport.package.build.package`."""
+        from modelport.package.build import package as build
+
+        return build(*args, **kwargs)
 
 __all__ = [
     "BuiltPackage",
@@ -70,5 +102,7 @@ def load(source: str | Path, *, registry: Registry | None = None, threads: int =
         raise PackageError(f"no package at {text}: the path does not exist")
     if registry is not None:
         return load_scorer(registry.open(text), threads=threads)
+    from modelport.registry import Registry
+
     with Registry.from_settings(Settings()) as own:
         return load_scorer(own.open(text), threads=threads)

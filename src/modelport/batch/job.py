@@ -198,7 +198,8 @@ def score_file(
     started = time.perf_counter()
     package = scorer_or_package if isinstance(scorer_or_package, Package) else None
     if package is not None:
-        scorer = load_scorer(package, threads=threads)
+        # the session only if this process scores (workers may do it all), without arena
+        scorer = load_scorer(package, threads=threads, lazy=True, arena=False)
         if orchestration is None:
             orchestration = package.manifest.orchestration
     else:

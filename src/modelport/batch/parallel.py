@@ -110,7 +110,8 @@ class ChunkScorer:
                 f"the package at {scoring.package} is {package.digest[:12]}, not the "
                 f"{scoring.digest[:12]} this job scores with: it changed during the job"
             )
-        scorer = load_scorer(package, threads=scoring.threads)
+        # no memory arena: chunks are large and alike, the arena would only hold a copy
+        scorer = load_scorer(package, threads=scoring.threads, arena=False)
         lookup = None
         if scoring.entity is not None:
             lookup = EntityLookup.open(

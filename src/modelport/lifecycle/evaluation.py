@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from sklearn import metrics as skm
 
 from modelport.batch.chunks import ArrowChunk, RecordsChunk, Unreadable
 from modelport.batch.columns import validator_columns
@@ -397,6 +396,7 @@ def _classification_metrics(
     notes: dict[str, str],
 ) -> dict[str, float]:
     """Binary: the positive class is ``classes[1]``; multiclass: macro averages."""
+    from sklearn import metrics as skm  # here: scoring processes never load scikit-learn
     if truth.size == 0:
         notes["scored"] = "no row was scored, so no metric was computed"
         return {}
@@ -433,6 +433,8 @@ def _classification_metrics(
 def _regression_metrics(
     truth: np.ndarray, values: np.ndarray, notes: dict[str, str]
 ) -> dict[str, float]:
+    from sklearn import metrics as skm
+
     if truth.size == 0:
         notes["scored"] = "no row was scored, so no metric was computed"
         return {}

@@ -98,8 +98,14 @@ def open_package(path: str | Path) -> Package:
     return Package(path=path, manifest=verify_directory(path))
 
 
-def load_scorer(package: Package, *, threads: int = 1) -> Scorer:
-    """The scorer for a verified package, on the runtime its manifest names."""
+def load_scorer(
+    package: Package, *, threads: int = 1, lazy: bool = False, arena: bool = True
+) -> Scorer:
+    """The scorer for a verified package, on the runtime its manifest names.
+
+    For ONNX packages, ``lazy`` defers the onnxruntime session to the first prediction and
+    ``arena`` keeps onnxruntime's memory arena (see :class:`~modelport.runtime.OnnxScorer`).
+    """
     manifest = package.manifest
     task = Task(manifest.task)
     scorer: Scorer
@@ -109,7 +115,13 @@ def load_scorer(package: Package, *, threads: int = 1) -> Scorer:
         )
     else:
         scorer = OnnxScorer(
-            package.model_path, manifest.contract, task, manifest.classes, threads=threads
+            package.model_path,
+            manifest.contract,
+            task,
+            manifest.classes,
+            threads=threads,
+            lazy=lazy,
+            arena=arena,
         )
     declared = manifest.decisioning
     if declared is not None and not declared.is_empty:
