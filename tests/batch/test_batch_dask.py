@@ -35,6 +35,7 @@ from modelport.batch import ArrowChunk, score_file
 from modelport.batch import distributed as engine_module
 from modelport.batch.distributed import DaskEngine
 from modelport.batch.parallel import ChunkScoring
+from modelport.batch.partitions import plan_partitions
 from modelport.cli.main import app
 from modelport.errors import BatchError, IntegrityError
 from modelport.package import open_package
@@ -103,7 +104,7 @@ def test_the_package_is_opened_once_per_worker_in_its_own_directory(
         return plugin.opened, str(plugin.directory), dask_worker.local_directory
 
     with DaskEngine.connect(scoring, scheduler=scheduler, workers=None) as engine:
-        results = list(engine.scored(iter(chunks), parquet=None, columns=None))
+        results = list(engine.scored(iter(chunks), columns=None))
         seen = engine.client.run(state, engine.plugin)
         name = engine.plugin
     assert [r.start for r in results] == [c.start for c in chunks]
@@ -128,7 +129,8 @@ def test_parquet_partitions_are_read_by_the_workers(
     scoring = ChunkScoring(loan_package.path, loan_package.digest, carry=("id", "note"))
     with DaskEngine.connect(scoring, scheduler=scheduler, workers=None) as engine:
         # no chunks from the client: the workers read whole row groups, about 1,500 rows
-        results = list(engine.scored(iter(()), parquet=source, columns=None, chunk_rows=1_500))
+        parts = plan_partitions(source, 1_500)
+        results = list(engine.scored(parts, columns=None, chunk_rows=1_500))
     assert [(r.start, r.n_rows) for r in results] == [
         (0, 1_400), (1_400, 1_400), (2_800, 1_400), (4_200, 800)
     ]  # fmt: skip

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import psutil
 import pytest
-from batch_inputs import read_output, read_rejects, write_csv
+from batch_inputs import read_output, read_rejects, write_csv, write_parquet
 
 import modelport as mp
 from modelport.batch import score_file
@@ -25,15 +25,28 @@ from modelport.package import open_package
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def big_input(valid_rows: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """200,000 rows, a few of them invalid, as CSV."""
+def _big_frame(valid_rows: pd.DataFrame) -> pd.DataFrame:
+    """200,000 rows, a few of them invalid."""
     frame = pd.concat([valid_rows] * 8, ignore_index=True)
     frame["id"] = range(len(frame))
     frame = frame.astype({"age": object})
     for record in (7, 99_999, 150_001):
         frame.at[record, "age"] = 200.0
-    return write_csv(frame, tmp_path_factory.mktemp("resume") / "applications.csv")
+    return frame
+
+
+@pytest.fixture(scope="module")
+def big_input(valid_rows: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The rows as CSV: read by the main process, chunks sent to the workers."""
+    return write_csv(_big_frame(valid_rows), tmp_path_factory.mktemp("resume") / "in.csv")
+
+
+@pytest.fixture(scope="module")
+def big_parquet(valid_rows: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The rows as Parquet: partitions of row groups read by the workers themselves."""
+    frame = _big_frame(valid_rows).astype({"age": float})
+    path = tmp_path_factory.mktemp("resume") / "in.parquet"
+    return write_parquet(frame, path, row_group_size=2_000)
 
 
 def _command(package: Path, source: Path, output: Path, job: Path) -> list[str]:
@@ -70,9 +83,11 @@ def _environment() -> dict[str, str]:
     }
 
 
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
 def test_a_job_killed_with_sigkill_resumes_with_every_row_exactly_once(
-    loan_package_path: Path, big_input: Path, tmp_path: Path
+    loan_package_path: Path, request: pytest.FixtureRequest, tmp_path: Path, kind: str
 ) -> None:
+    big_input: Path = request.getfixturevalue("big_input" if kind == "csv" else "big_parquet")
     output, job = tmp_path / "scores.parquet", tmp_path / "job"
     command = _command(loan_package_path, big_input, output, job)
     running = subprocess.Popen(command, env=_environment(), stdout=subprocess.PIPE)

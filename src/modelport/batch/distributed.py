@@ -37,21 +37,20 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from distributed import Client, Future, KilledWorker, LocalCluster, WorkerPlugin, get_worker
 
-from modelport.batch.chunks import ArrowChunk, Chunk, Reject
+from modelport.batch.chunks import Chunk
 from modelport.batch.parallel import (
     IN_FLIGHT_PER_WORKER,
     ChunkScorer,
     ChunkScoring,
     default_workers,
 )
+from modelport.batch.partitions import Partition, Work, score_partition
 from modelport.batch.score import ScoredChunk
 from modelport.errors import BatchError
 from modelport.package.archive import ARCHIVE_SUFFIX, pack, unpack
@@ -62,15 +61,6 @@ __all__ = ["CONNECT_TIMEOUT_SECONDS", "DaskEngine"]
 CONNECT_TIMEOUT_SECONDS = 10.0
 _DEFAULT_CHUNK_ROWS: int = Settings.model_fields["batch_chunk_rows"].default
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True, slots=True)
-class _Partition:
-    """Consecutive whole row groups of a Parquet file; ``start``: its first record number."""
-
-    path: str
-    row_groups: tuple[int, ...]
-    start: int
 
 
 class DaskEngine:
@@ -118,24 +108,23 @@ class DaskEngine:
 
     def scored(
         self,
-        chunks: Iterable[Chunk],
+        work: Iterable[Work],
         *,
-        parquet: Path | None,
-        columns: Sequence[str] | None,
+        columns: Sequence[str] | None = None,
         chunk_rows: int = _DEFAULT_CHUNK_ROWS,
     ) -> Iterator[ScoredChunk]:
-        """Every chunk scored, in input order. Given ``parquet``, ``chunks`` is not read:
-        the workers read the file's row groups themselves."""
-        if parquet is None:
-            return self._ordered(chunks, self._submit_chunk)
-        columns = list(columns) if columns is not None else None
+        """Every chunk or partition scored, in input order: chunks are sent to the workers,
+        partitions read by them (:mod:`modelport.batch.partitions`)."""
+        wanted = list(columns) if columns is not None else None
 
-        def submit(part: _Partition, key: str) -> Future:
-            return self.client.submit(
-                _score_partition, self.plugin, part, columns, chunk_rows, key=key
-            )
+        def submit(item: Work, key: str) -> Future:
+            if isinstance(item, Partition):
+                return self.client.submit(
+                    _score_partition, self.plugin, item, wanted, chunk_rows, key=key
+                )
+            return self._submit_chunk(item, key)
 
-        return self._ordered(_partitions(parquet, chunk_rows), submit)
+        return self._ordered(work, submit)
 
     def _submit_chunk(self, chunk: Chunk, key: str) -> Future:
         data = self.client.scatter(chunk, hash=False)  # straight to a worker; never deduplicated
@@ -187,28 +176,6 @@ def _archive(scoring: ChunkScoring) -> bytes:
         return scoring.package.read_bytes()
     with tempfile.TemporaryDirectory(prefix="modelport-") as scratch:
         return pack(scoring.package, Path(scratch) / f"package{ARCHIVE_SUFFIX}").read_bytes()
-
-
-def _partitions(path: Path, chunk_rows: int) -> Iterator[_Partition]:
-    """Whole row groups, grouped up to about ``chunk_rows`` rows (a larger group alone)."""
-    where = str(Path(path).absolute())
-    try:
-        with pq.ParquetFile(where) as file:
-            metadata = file.metadata
-    except (pa.ArrowException, OSError) as exc:
-        raise BatchError(f"cannot read {path} as Parquet: {exc}") from None
-    group: list[int] = []
-    start = rows = 0
-    for index in range(metadata.num_row_groups):
-        size = metadata.row_group(index).num_rows
-        if group and rows + size > chunk_rows:
-            yield _Partition(where, tuple(group), start)
-            group, start, rows = [], start + rows, 0
-        if size:  # an empty row group has nothing to score
-            group.append(index)
-            rows += size
-    if group:
-        yield _Partition(where, tuple(group), start)
 
 
 def _result(future: Future) -> ScoredChunk:
@@ -314,32 +281,7 @@ def _score_chunk(name: str, chunk: Chunk) -> ScoredChunk:
 
 
 def _score_partition(
-    name: str, part: _Partition, columns: list[str] | None, chunk_rows: int
+    name: str, part: Partition, columns: list[str] | None, chunk_rows: int
 ) -> ScoredChunk:
     """Read the partition's row groups here, score them ``chunk_rows`` rows at a time."""
-    plugin = _plugin(name)
-    tables: list[pa.Table] = []
-    rejects: list[Reject] = []
-    start = part.start
-    for batch in _row_groups(part, columns, chunk_rows):
-        result = plugin.score(ArrowChunk(pa.Table.from_batches([batch]), start, False))
-        tables.append(result.table)
-        rejects += result.rejects
-        start += result.n_rows
-    table = pa.concat_tables(tables) if len(tables) != 1 else tables[0]
-    return ScoredChunk(table, rejects, start - part.start, part.start)
-
-
-def _row_groups(
-    part: _Partition, columns: list[str] | None, chunk_rows: int
-) -> Iterator[pa.RecordBatch]:
-    try:
-        with pq.ParquetFile(part.path) as file:
-            yield from file.iter_batches(
-                chunk_rows, list(part.row_groups), columns, use_pandas_metadata=False
-            )
-    except (pa.ArrowException, OSError) as exc:
-        raise BatchError(
-            f"a Dask worker cannot read {part.path} ({' '.join(str(exc).split())}); the input "
-            "must be reachable at the same path from every worker (a shared file system)"
-        ) from None
+    return score_partition(_plugin(name).score, part, columns, chunk_rows)

@@ -7,7 +7,9 @@
 On any failure, or Ctrl-C, both temporary files are removed and nothing appears.
 
 * Cores: with a package, chunks are scored by a pool of worker processes, one per core by
-  default (:mod:`modelport.batch.parallel`); a file of one chunk is scored in-process.
+  default (:mod:`modelport.batch.parallel`); a file of one chunk is scored in-process. A
+  local Parquet file is not read here: each worker reads its partitions of row groups
+  (:mod:`modelport.batch.partitions`), and only the results come back.
 * Resumable: with a job directory, each scored chunk is kept there as it is done, and the
   output is assembled from them at the end (:mod:`modelport.batch.jobdir`); a run killed
   at any point, resumed with the same directory, scores only what was not done.
@@ -27,7 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelport.batch.chunks import Chunk
 from modelport.batch.entities import EntityLookup, SourcesArgument, by_entity, resolve_bindings
 from modelport.batch.formats import COMPRESSIONS, Format, resolve_format
 from modelport.batch.jobdir import JobDirectory, remove_stale_partials
@@ -39,6 +40,7 @@ from modelport.batch.parallel import (
     ScoringPool,
     default_workers,
 )
+from modelport.batch.partitions import Partition, Work, plan_partitions, score_work
 from modelport.batch.plan import (
     check_carry,
     check_paths,
@@ -46,7 +48,7 @@ from modelport.batch.plan import (
     peek_names,
     plan_columns,
 )
-from modelport.batch.readers import open_reader
+from modelport.batch.readers import Reader, open_reader
 from modelport.batch.score import ScoredChunk, prediction_schema
 from modelport.batch.writers import OutputSchema, RejectsWriter, open_writer
 from modelport.errors import BatchError
@@ -236,8 +238,14 @@ def score_file(
             carry = check_carry(list(spec.entity) if spec is not None else [], scorer)
         leading = check_record_column(record_column, carry, scorer)
         columns = plan_columns(reader, scorer, carry, ignore_extra, spec, orchestration)
-        if chunks is None:
-            chunks = reader.chunks(chunk_rows, columns=columns)
+        # a local Parquet file is read by whoever scores it, a partition of row groups at a
+        # time; other inputs are read here, chunk by chunk
+        work: Iterable[Work]
+        parts = _partitions(reader, chunk_rows)
+        if parts is not None:
+            work = parts
+        else:
+            work = chunks if chunks is not None else reader.chunks(chunk_rows, columns=columns)
         output_schema = OutputSchema(reader.schema, carry, leading, predictions)
         total = reader.total_rows
         run = _Run(total, progress)
@@ -260,13 +268,16 @@ def score_file(
             for written in (target, rejects_path):
                 if written.local is not None:
                     remove_stale_partials(written.local)
-            chunks = run.skipping_done(chunks, jobdir)
+            work = run.skipping_done(work, jobdir)
 
         # one chunk only: scored here, without starting worker processes
-        first = list(itertools.islice(chunks, 2))
-        several = len(first) > 1
-        chunks = itertools.chain(first, chunks)
-        del first  # chunks are slices of read blocks: keeping them would keep the blocks
+        if total is not None:
+            several = total > chunk_rows
+        else:
+            first = list(itertools.islice(work, 2))
+            several = len(first) > 1
+            work = itertools.chain(first, work)
+            del first  # chunks are slices of read blocks: keeping them would keep the blocks
         n_workers = workers or default_workers()
         scoring = None
         if package is not None:
@@ -281,13 +292,10 @@ def score_file(
                 DaskEngine.connect(scoring, scheduler=scheduler, workers=workers)
             )
             n_workers = cluster.workers
-            # Parquet (not resuming a job): the workers read their row groups themselves
-            # (behind a URL the client reads, and sends the chunks)
-            where = reader.location.local if in_format is Format.PARQUET and not jobdir else None
-            results = cluster.scored(chunks, parquet=where, columns=columns, chunk_rows=chunk_rows)
+            results = cluster.scored(work, columns=columns, chunk_rows=chunk_rows)
         elif scoring is not None and n_workers > 1 and several:
             pool = stack.enter_context(ScoringPool(scoring, n_workers))
-            results = pool.scored(chunks)
+            results = pool.scored(work, columns=columns, chunk_rows=chunk_rows)
         else:
             n_workers = 1
             lookup = None
@@ -302,7 +310,7 @@ def score_file(
                 lookup=lookup,
             )
             stack.callback(chunk_scorer.close)
-            results = map(chunk_scorer, chunks)
+            results = (score_work(chunk_scorer, item, columns, chunk_rows) for item in work)
 
         outputs = _Outputs(target, rejects_path, out_format, output_schema)
         if jobdir is None:
@@ -350,15 +358,15 @@ class _Run:
             self.fields.update({e.field or "(row)" for e in reject.errors})
         self._tell()
 
-    def skipping_done(self, chunks: Iterable[Chunk], jobdir: JobDirectory) -> Iterator[Chunk]:
+    def skipping_done(self, work: Iterable[Work], jobdir: JobDirectory) -> Iterator[Work]:
         """The chunks an earlier run of the job did not finish (the others count as read)."""
-        for chunk in chunks:
-            if jobdir.is_done(chunk):
-                self.resumed += chunk.n_rows
-                self.read += chunk.n_rows
+        for item in work:
+            if jobdir.is_done(item.start, item.n_rows):
+                self.resumed += item.n_rows
+                self.read += item.n_rows
                 self._tell()
             else:
-                yield chunk
+                yield item
 
     def _tell(self) -> None:
         if self.progress is not None:
@@ -423,6 +431,18 @@ def _write_through_job(
             )
     run.scored, run.rejected = totals.scored, totals.rejected
     run.fields = Counter(totals.fields)
+
+
+def _partitions(reader: Reader, chunk_rows: int) -> list[Partition] | None:
+    """A local Parquet file's partitions, unless a row group is much larger than a chunk
+    (read whole, it would hold memory the chunk size promises not to)."""
+    local = reader.location.local
+    if reader.format is not Format.PARQUET or local is None:
+        return None
+    parts = list(plan_partitions(local, chunk_rows))
+    if any(part.n_rows > 2 * chunk_rows for part in parts):
+        return None
+    return parts
 
 
 def _engine(engine: Engine | str) -> Engine:

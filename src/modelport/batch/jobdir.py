@@ -32,7 +32,6 @@ import orjson
 import pyarrow as pa
 
 from modelport.batch.atomic import PARTIAL_SUFFIX, atomic_file
-from modelport.batch.chunks import Chunk
 from modelport.batch.score import ScoredChunk
 from modelport.batch.writers import OutputSchema, RejectsWriter, Writer
 from modelport.errors import BatchError
@@ -97,15 +96,15 @@ class JobDirectory:
         file = self.path / COMPLETE_FILE
         return orjson.loads(file.read_bytes()) if file.is_file() else None
 
-    def is_done(self, chunk: Chunk) -> bool:
-        """Whether ``chunk`` was scored by an earlier run (the same rows, by the checks)."""
-        done = self.done.get(chunk.start)
+    def is_done(self, start: int, n_rows: int) -> bool:
+        """Whether the ``n_rows`` rows from record ``start`` were scored by an earlier run."""
+        done = self.done.get(start)
         if done is None:
             return False
-        if done.rows != chunk.n_rows:
+        if done.rows != n_rows:
             raise BatchError(
-                f"the job in {self.path} scored {done.rows} rows from record {chunk.start}, "
-                f"but the input now has {chunk.n_rows} there: the input changed; start over "
+                f"the job in {self.path} scored {done.rows} rows from record {start}, "
+                f"but the input now has {n_rows} there: the input changed; start over "
                 "with a new --job directory"
             )
         return True

@@ -22,23 +22,27 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
 from modelport.batch.chunks import Chunk
 from modelport.batch.entities import EntityLookup
+from modelport.batch.partitions import Work, score_work
 from modelport.batch.score import ScoredChunk, prediction_schema, score_chunk
 from modelport.errors import BatchError
 from modelport.orchestrate.sources import SourceBinding
 from modelport.orchestrate.spec import OrchestrationSpec
 from modelport.package import load_scorer, open_package
 from modelport.runtime import Scorer
+from modelport.settings import Settings
 
 __all__ = [
     "ChunkScorer",
@@ -50,6 +54,7 @@ __all__ = [
 ]
 
 IN_FLIGHT_PER_WORKER = 2
+DEFAULT_CHUNK_ROWS: int = Settings.model_fields["batch_chunk_rows"].default
 PARENT_CHECK_SECONDS = 1.0
 
 
@@ -148,14 +153,14 @@ def _read_by_model(scorer: Scorer) -> set[str]:
 
 
 def ordered_results(
-    executor: Executor, work: Iterable[Chunk], score: object, in_flight: int
+    executor: Executor, work: Iterable[Any], score: Callable[[Any], ScoredChunk], in_flight: int
 ) -> Iterator[ScoredChunk]:
-    """``score(chunk)`` for every chunk on ``executor``, yielded in input order, with at most
-    ``in_flight`` chunks submitted and not yet yielded. Leaving early cancels the rest."""
+    """``score(item)`` for every item of ``work`` on ``executor``, yielded in input order,
+    with at most ``in_flight`` submitted and not yet yielded. Leaving early cancels the rest."""
     pending: deque[Future[ScoredChunk]] = deque()
     try:
-        for chunk in work:
-            pending.append(executor.submit(score, chunk))  # type: ignore[arg-type]
+        for item in work:
+            pending.append(executor.submit(score, item))
             if len(pending) >= in_flight:
                 yield pending.popleft().result()
         while pending:
@@ -179,11 +184,20 @@ class ScoringPool:
             initargs=(scoring, os.getpid()),
         )
 
-    def scored(self, chunks: Iterable[Chunk]) -> Iterator[ScoredChunk]:
-        """Every chunk scored, in input order."""
+    def scored(
+        self,
+        work: Iterable[Work],
+        *,
+        columns: Sequence[str] | None = None,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    ) -> Iterator[ScoredChunk]:
+        """Every chunk or partition scored, in input order: chunks are sent to the workers,
+        partitions read by them (:mod:`modelport.batch.partitions`)."""
+        wanted = list(columns) if columns is not None else None
+        score = partial(_score_in_worker, columns=wanted, chunk_rows=chunk_rows)
         try:
             yield from ordered_results(
-                self._executor, chunks, _score_in_worker, self.workers * IN_FLIGHT_PER_WORKER
+                self._executor, work, score, self.workers * IN_FLIGHT_PER_WORKER
             )
         except BrokenProcessPool:
             raise BatchError(
@@ -221,10 +235,10 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _score_in_worker(chunk: Chunk) -> ScoredChunk:
+def _score_in_worker(work: Work, columns: list[str] | None, chunk_rows: int) -> ScoredChunk:
     global _scorer
     if _scorer is None:
         if _scoring is None:
             raise BatchError("this process was not started as a scoring worker")
         _scorer = ChunkScorer.open(_scoring)
-    return _scorer(chunk)
+    return score_work(_scorer, work, columns, chunk_rows)
