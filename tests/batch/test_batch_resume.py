@@ -156,6 +156,7 @@ def test_a_finished_job_run_again_reports_it_without_scoring(
         package, big_input, output, carry=["id"], ignore_extra=True, job=job, chunk_rows=50_000
     )
     assert again.rows_read == first.rows_read == 200_000
+    assert again.finished_before and not first.finished_before
     assert output.stat().st_mtime_ns == written
 
 

@@ -20,6 +20,7 @@ On any failure, or Ctrl-C, both temporary files are removed and nothing appears.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from collections import Counter
@@ -93,10 +94,14 @@ class BatchSummary:
     """Processes that scored (1: in the calling process)."""
     rows_resumed: int = 0
     """Rows an earlier, interrupted run of the same job had scored (``--job``)."""
+    finished_before: bool = False
+    """The job (``--job``) had finished in an earlier run: this summary is that run's."""
 
     @property
     def rows_per_second(self) -> float:
-        return self.rows_read / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
+        """Rows this run read per second (rows an earlier run of the job did are not)."""
+        done = self.rows_read - self.rows_resumed
+        return done / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -114,6 +119,7 @@ class BatchSummary:
             "entity_keys": list(self.entity_keys),
             "workers": self.workers,
             "rows_resumed": self.rows_resumed,
+            "finished_before": self.finished_before,
         }
 
     @classmethod
@@ -259,7 +265,7 @@ def score_file(
             jobdir = stack.enter_context(JobDirectory.open(job, identity))
             finished = jobdir.complete
             if finished is not None and target.exists() and rejects_path.exists():
-                return BatchSummary.from_dict(finished)
+                return dataclasses.replace(BatchSummary.from_dict(finished), finished_before=True)
             if finished is not None:
                 raise BatchError(
                     f"the job in {job} finished, but its output {target} or rejects file "

@@ -190,6 +190,12 @@ def _open(reference: str, settings: Settings) -> Package:
 
 
 def _print_summary(summary: BatchSummary) -> None:
+    if summary.finished_before:
+        console.print(
+            "[green]already done[/]: this job finished in an earlier run, nothing was "
+            "scored now (delete its --job directory to score again); that run said:",
+            highlight=False,
+        )
     by = f" by {', '.join(summary.entity_keys)}" if summary.entity_keys else ""
     workers = f", {summary.workers} workers" if summary.workers > 1 else ""
     console.print(
