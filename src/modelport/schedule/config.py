@@ -24,14 +24,12 @@ reported with the file, the job and the field; unknown keys are mistakes too.
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from croniter import croniter
 from pydantic import (
     BaseModel,
@@ -43,6 +41,7 @@ from pydantic import (
     model_validator,
 )
 
+from modelport.config_files import expand_variables, read_yaml
 from modelport.errors import BatchError
 from modelport.schedule.durations import parse_duration
 from modelport.schedule.templates import check_template
@@ -51,7 +50,6 @@ __all__ = ["Backoff", "JobSpec", "OnFailure", "Schedule", "load_schedule"]
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 _JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _GLOB = frozenset("*?[")
 
 
@@ -209,18 +207,13 @@ class Schedule(_Strict):
 def load_schedule(path: str | Path) -> Schedule:
     """The schedule in ``path``; a :class:`BatchError` naming the job and field if wrong."""
     path = Path(path)
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BatchError(f"cannot read the schedule file {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise BatchError(f"the schedule file {path} is not valid YAML: {exc}") from None
+    loaded = read_yaml(path, "schedule", BatchError)
     if not isinstance(loaded, dict) or not isinstance(loaded.get("jobs"), dict):
         raise BatchError(
             f"{path}: a schedule file is a mapping with `jobs:`, a mapping of job names to "
             "jobs (cron, model, input, output, ...); see docs/schedules.md"
         )
-    settings = _expanded(loaded, path)
+    settings = expand_variables(loaded, path, BatchError)
     jobs: dict[str, JobSpec] = {}
     for name, job in settings.pop("jobs").items():
         if not isinstance(job, dict):
@@ -245,20 +238,3 @@ def _first(exc: ValidationError) -> str:
     message = str(first.get("msg", "invalid"))
     message = message.removeprefix("Value error, ")
     return f"{where}: {message}" if where else message
-
-
-def _expanded(value: Any, path: Path) -> Any:
-    if isinstance(value, str):
-
-        def variable(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in os.environ:
-                raise BatchError(f"{path} uses ${{{name}}}, which is not set")
-            return os.environ[name]
-
-        return _VARIABLE.sub(variable, value)
-    if isinstance(value, dict):
-        return {k: _expanded(v, path) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_expanded(v, path) for v in value]
-    return value
