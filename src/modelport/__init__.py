@@ -59,6 +59,7 @@ else:
 
         return build(*args, **kwargs)
 
+
 __all__ = [
     "BuiltPackage",
     "Contract",

@@ -53,6 +53,7 @@ def __getattr__(name: str) -> Any:
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = [
     "DATE_PARTS",
     "EARTH_RADIUS_KM",

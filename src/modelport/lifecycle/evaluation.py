@@ -397,6 +397,7 @@ def _classification_metrics(
 ) -> dict[str, float]:
     """Binary: the positive class is ``classes[1]``; multiclass: macro averages."""
     from sklearn import metrics as skm  # here: scoring processes never load scikit-learn
+
     if truth.size == 0:
         notes["scored"] = "no row was scored, so no metric was computed"
         return {}
