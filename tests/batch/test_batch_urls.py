@@ -131,3 +131,20 @@ def test_the_command_takes_file_urls(
     )
     assert result.exit_code == 0, result.output
     assert len(read_output(output)) == len(injected.good)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("s3://key:se@cret@bucket/x.parquet", "s3://key:***@bucket/x.parquet"),
+        ("s3://key:se/cret@bucket/x.parquet", "s3://key:***@bucket/x.parquet"),
+        ("https://host/x.csv?sig=SECRET", "https://host/x.csv?***"),
+        ("ftp://bob:pw@host:9/in.csv", "ftp://bob:***@host:9/in.csv"),
+        ("s3://bucket/dir/file@v2.parquet", "s3://bucket/dir/file@v2.parquet"),
+        ("memory://out/scores.parquet", "memory://out/scores.parquet"),
+    ],
+)
+def test_urls_are_shown_without_secrets(url: str, shown: str) -> None:
+    from modelport.batch.locations import Location
+
+    assert Location.safe(url) == shown

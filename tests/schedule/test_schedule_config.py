@@ -195,3 +195,17 @@ def test_the_schedule_package_exports_what_it_lists() -> None:
     import modelport.schedule as schedule
 
     assert all(hasattr(schedule, name) for name in schedule.__all__)
+
+
+def test_outputs_behind_urls_stay_urls(write_schedule: WriteSchedule, tmp_path: Path) -> None:
+    write_applications(tmp_path / "in" / "2026-03-01.csv", rows=10)
+    job = {
+        **JOB,
+        "input": "in/{date}.csv",
+        "output": "s3://lake/scores/{date:%Y%m%d}.parquet",
+        "rejects": "s3://lake/rejects/{date:%Y%m%d}.jsonl",
+    }
+    schedule = load_schedule(write_schedule({"lake": job}))
+    [task] = plan_files(schedule.jobs["lake"], NIGHT, schedule.directory)
+    assert task.output == "s3://lake/scores/20260301.parquet"
+    assert task.rejects == "s3://lake/rejects/20260301.jsonl"

@@ -30,6 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from modelport.batch.entities import EntityLookup, SourcesArgument, by_entity, resolve_bindings
 from modelport.batch.formats import COMPRESSIONS, Format, resolve_format
 from modelport.batch.jobdir import JobDirectory, remove_stale_partials
@@ -495,8 +498,18 @@ def _identity(
         "record_column": record_column,
         "chunk_rows": chunk_rows,
         "by_entity": list(spec.entity) if spec is not None else None,
-        "sources": {name: b.model_dump(mode="json") for name, b in bindings.items()},
+        # without passwords: the job file is not a secret store, and a rotated password
+        # is the same job
+        "sources": {n: _without_password(b.model_dump(mode="json")) for n, b in bindings.items()},
     }
+
+
+def _without_password(binding: dict[str, Any]) -> dict[str, Any]:
+    try:
+        url = make_url(binding["url"]).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        url = Location.safe(str(binding["url"]))
+    return {**binding, "url": url}
 
 
 def _where(location: Location) -> str:

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow as pa
 from fsspec import AbstractFileSystem
@@ -34,7 +35,6 @@ __all__ = ["Location", "atomic_output"]
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 _LOCAL_SCHEMES = {"file", "local"}
-_PASSWORD = re.compile(r"(://[^/:@]*):[^/@]*@")
 
 
 class Location:
@@ -64,8 +64,21 @@ class Location:
 
     @staticmethod
     def safe(text: str) -> str:
-        """The URL without a password in it, for messages and summaries."""
-        return _PASSWORD.sub(r"\1:***@", text)
+        """The URL without a password or a query (signed URLs hold tokens there), for
+        messages, summaries and records."""
+        scheme, found, rest = text.partition("://")
+        if not found:
+            return text
+        if "@" in rest:  # user:password@host, the password possibly holding / or @
+            userinfo, host = rest.rsplit("@", 1)
+            if ":" in userinfo:
+                rest = f"{userinfo.split(':', 1)[0]}:***@{host}"
+        try:
+            parts = urlsplit(f"{scheme}://{rest}")
+        except ValueError:
+            return f"{scheme}://***"
+        location = parts.netloc
+        return urlunsplit((parts.scheme, location, parts.path, "***" if parts.query else "", ""))
 
     def __str__(self) -> str:
         return str(self.shown)

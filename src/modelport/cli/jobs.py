@@ -7,6 +7,7 @@ from typing import Annotated
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.table import Column, Table
 
 from modelport.cli.models import open_registry
@@ -74,7 +75,7 @@ def list_runs(
             str(run.attempts),
             run.model or "",
             _rows(run),
-            run.error or "",
+            escape(run.error or ""),
         )
     console.print(table)
     console.print("times in UTC", style="dim")

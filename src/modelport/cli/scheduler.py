@@ -13,8 +13,10 @@ from pathlib import Path
 from types import FrameType
 
 import typer
+from rich.markup import escape
 from rich.table import Column, Table
 
+from modelport.batch.locations import Location
 from modelport.cli.output import console, err_console, fail_on_errors
 from modelport.errors import BatchError
 from modelport.registry import JobRun, Registry, RunStatus
@@ -100,7 +102,7 @@ def check(
             spec.cron,
             when.isoformat(timespec="minutes"),
             spec.model,
-            render_template(spec.input, when, {"job": spec.name}),
+            escape(Location.safe(render_template(spec.input, when, {"job": spec.name}))),
             str(spec.retries),
             format_duration(spec.timeout) if spec.timeout else "-",
         )
@@ -132,7 +134,7 @@ def _print_runs(runs: dict[str, JobRun | None]) -> None:
         else:
             err_console.print(
                 f"[bold red]{name}[/]: run #{ran.id} {ran.status.value} "
-                f"({_attempts(ran.attempts)}): {ran.error}",
+                f"({_attempts(ran.attempts)}): {escape(ran.error or '')}",
                 highlight=False,
             )
 

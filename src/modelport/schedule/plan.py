@@ -29,8 +29,8 @@ class FileTask:
     """One input file and where its scores and rejects go (``rejects`` None: default)."""
 
     input: str
-    output: Path
-    rejects: Path | None
+    output: Path | str  # a path, or an fsspec URL
+    rejects: Path | str | None
 
 
 def plan_files(job: JobSpec, scheduled_for: datetime, directory: Path) -> list[FileTask]:
@@ -52,15 +52,20 @@ def plan_files(job: JobSpec, scheduled_for: datetime, directory: Path) -> list[F
     tasks = []
     for source in inputs:
         named = {**values, "stem": _stem(source)}
-        output = directory / render_template(job.output, scheduled_for, named)
+        output = _place(directory, render_template(job.output, scheduled_for, named))
         rejects = None
         if job.rejects is not None:
-            rejects = directory / render_template(job.rejects, scheduled_for, named)
+            rejects = _place(directory, render_template(job.rejects, scheduled_for, named))
         tasks.append(FileTask(source, output, rejects))
     outputs = [t.output for t in tasks]
     if len(set(outputs)) != len(outputs):
         raise BatchError(f"job {job.name}: two inputs would be scored into the same output")
     return tasks
+
+
+def _place(directory: Path, rendered: str) -> Path | str:
+    """A URL as it is; a path relative to the schedule file's directory."""
+    return rendered if "://" in rendered else directory / rendered
 
 
 def _stem(source: str) -> str:

@@ -67,8 +67,8 @@ def post_report(url: str, report: dict[str, Any], timeout: float) -> bool:
             "webhook %s answered %s %s for job %s", shown, exc.code, exc.reason, report.get("job")
         )
         return False
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
+    except Exception as exc:  # a broken endpoint (bad status line, cut body) must never stop
+        reason = getattr(exc, "reason", exc)  # the scheduler: log it, carry on
         logger.warning("webhook %s failed for job %s: %s", shown, report.get("job"), reason)
         return False
     logger.info("reported the failure of job %s to %s", report.get("job"), shown)
