@@ -224,10 +224,9 @@ _scorer: ChunkScorer | None = None
 def _start_worker(scoring: ChunkScoring, parent: int) -> None:
     global _scoring
     _scoring = scoring
-    # Ctrl-C and a stop of the whole process group (systemd, the scheduler's timeout) reach
-    # every process: the main process stops the job and its workers, which exit with it
+    # Ctrl-C reaches the whole process group: the main process stops the job, not the
+    # workers. (SIGTERM keeps its default: a broken pool stops its workers with it.)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
