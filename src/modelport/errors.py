@@ -18,6 +18,7 @@ to status codes.
     ├── PackageError           package_error       a package cannot be built or read
     │   ├── IntegrityError     integrity_error     a digest does not match: modified package
     │   ├── UnsafeArchive      unsafe_archive      an archive member escapes, links or is too big
+    │   ├── SignatureError     signature_error     unsigned, or not signed by a trusted key
     │   ├── UnsupportedModel   unsupported_model   a pipeline step modelport cannot convert
     │   └── ParityError        parity_failed       the packaged model disagrees with the original
     ├── RegistryError          registry_error
@@ -28,7 +29,11 @@ to status codes.
     ├── PromotionRefused       promotion_refused   a promotion gate failed; the alias did not move
     ├── FeatureSourceUnavailable feature_source_unavailable  a source is down or timed out
     ├── BatchError             batch_error
-    └── EvaluationError        evaluation_error    test data or a metric a promotion gate cannot use
+    ├── EvaluationError        evaluation_error    test data or a metric a promotion gate cannot use
+    ├── Unauthenticated        unauthenticated     no credentials, or ones that do not verify
+    ├── Forbidden              forbidden           the credentials lack the scope this needs
+    ├── RateLimited            rate_limited        too many requests; ``retry_after`` seconds
+    └── RequestTimeout         request_timeout     the request took longer than allowed
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ __all__ = [
     "EvaluationError",
     "FeatureSourceUnavailable",
     "FieldError",
+    "Forbidden",
     "GatedAlias",
     "InUse",
     "MAX_LISTED_ERRORS",
@@ -59,7 +65,11 @@ __all__ = [
     "ParityError",
     "PayloadTooLarge",
     "PromotionRefused",
+    "RateLimited",
     "RegistryError",
+    "RequestTimeout",
+    "SignatureError",
+    "Unauthenticated",
     "UnsafeArchive",
     "UnsupportedModel",
     "VersionNotFound",
@@ -163,6 +173,12 @@ class UnsafeArchive(PackageError):
     code = "unsafe_archive"
 
 
+class SignatureError(PackageError):
+    """Signatures are required and the package has none from a trusted key, or a bad one."""
+
+    code = "signature_error"
+
+
 class UnsupportedModel(PackageError):
     code = "unsupported_model"
 
@@ -229,3 +245,31 @@ class BatchError(ModelportError):
 
 class EvaluationError(ModelportError):
     code = "evaluation_error"
+
+
+class Unauthenticated(ModelportError):
+    """No credentials, or credentials that do not verify (expired, wrong key, revoked)."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(ModelportError):
+    """Valid credentials without the scope the operation needs."""
+
+    code = "forbidden"
+
+
+class RateLimited(ModelportError):
+    """The principal sent more requests than its rate allows; retry after ``retry_after`` s."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RequestTimeout(ModelportError):
+    """The request (its body, or its answer) took longer than the server allows."""
+
+    code = "request_timeout"

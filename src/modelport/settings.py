@@ -6,7 +6,7 @@ import importlib.metadata
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL
 
@@ -53,7 +53,50 @@ class Settings(BaseSettings):
     metrics: bool = Field(default=True, description="Prometheus metrics at /metrics.")
     admin_api: bool = Field(
         default=False,
-        description="Promotions, rollbacks, alias moves over HTTP at /v1/admin (no auth yet).",
+        description=(
+            "Registration, promotions, rollbacks, alias moves and deletions over HTTP at "
+            "/v1/admin (the admin scope)."
+        ),
+    )
+    # --- security: see docs/security.md
+    auth: str = Field(
+        default="none",
+        description="How clients authenticate: none, jwt, apikey, or both as 'jwt,apikey'.",
+    )
+    jwt_secret: SecretStr | None = Field(
+        default=None, description="Shared secret of HS256 tokens (at least 32 bytes)."
+    )
+    jwt_public_key_file: Path | None = Field(
+        default=None, description="PEM public key of RS256 or ES256 tokens."
+    )
+    jwt_jwks_file: Path | None = Field(
+        default=None, description="JWKS file of the keys RS256 or ES256 tokens are signed with."
+    )
+    jwt_issuer: str | None = Field(default=None, description="The `iss` every token must carry.")
+    jwt_audience: str | None = Field(default=None, description="The `aud` tokens must name.")
+    jwt_leeway_seconds: float = Field(default=30, ge=0, le=600, description="Clock skew allowed.")
+    rate_limit_per_second: float = Field(
+        default=0, ge=0, description="Requests per second each principal may send (0: no limit)."
+    )
+    rate_limit_burst: int = Field(
+        default=0, ge=0, description="Requests a principal may send at once (0: 2 s of its rate)."
+    )
+    request_timeout_seconds: float = Field(
+        default=30, gt=0, description="Longest a predict or score request may take, body included."
+    )
+    max_json_depth: int = Field(default=32, ge=2, le=512, description="JSON nesting allowed.")
+    max_string_length: int = Field(
+        default=10_000, ge=1, description="Longest JSON string (value or key) in characters."
+    )
+    max_package_bytes: int = Field(
+        default=1024**3, ge=1, description="Largest package archive the admin API accepts."
+    )
+    require_signature: bool = Field(
+        default=False,
+        description="Refuse packages without a valid signature from a trusted key.",
+    )
+    trusted_keys_dir: Path | None = Field(
+        default=None, description="Trusted Ed25519 public keys (home/trusted-keys by default)."
     )
     access_log: bool = Field(default=True, description="One JSON line per request.")
     sources_file: Path | None = Field(
@@ -64,6 +107,29 @@ class Settings(BaseSettings):
     )
     log_format: Literal["json", "text"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("auth")
+    @classmethod
+    def _auth_methods(cls, value: str) -> str:
+        methods = sorted({part.strip().lower() for part in value.split(",") if part.strip()})
+        if methods in (["none"], []):
+            return "none"
+        unknown = set(methods) - {"jwt", "apikey"}
+        if unknown:
+            raise ValueError(
+                f"unknown authentication {', '.join(sorted(unknown))}: use none, jwt, apikey "
+                "or 'jwt,apikey'"
+            )
+        return ",".join(methods)
+
+    @property
+    def auth_methods(self) -> frozenset[str]:
+        """The authentication methods on (empty: none, every request is anonymous)."""
+        return frozenset() if self.auth == "none" else frozenset(self.auth.split(","))
+
+    @property
+    def resolved_trusted_keys_dir(self) -> Path:
+        return self.trusted_keys_dir or self.home / "trusted-keys"
 
     @property
     def artifacts_dir(self) -> Path:
