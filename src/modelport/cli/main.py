@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from modelport.cli import batch, cache, jobs, lifecycle, models, package, scheduler, serve
+from modelport.cli import (
+    batch,
+    cache,
+    jobs,
+    keys,
+    lifecycle,
+    models,
+    package,
+    scheduler,
+    serve,
+)
 
 app = typer.Typer(
     name="modelport",
@@ -23,6 +33,7 @@ app.add_typer(lifecycle.policy_app, name="policy")
 app.add_typer(cache.app, name="cache")
 app.add_typer(scheduler.app, name="scheduler")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(keys.app, name="keys")
 
 
 if __name__ == "__main__":  # pragma: no cover

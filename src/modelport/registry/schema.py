@@ -41,10 +41,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "VERSION_TABLE",
     "AliasRow",
+    "ApiKeyRow",
     "AuditRow",
     "CacheInvalidationRow",
     "Base",
     "JobRunRow",
+    "SignatureRow",
     "ModelRow",
     "PolicyRow",
     "UTCDateTime",
@@ -223,3 +225,45 @@ class JobRunRow(Base):
     rows_rejected: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ApiKeyRow(Base):
+    """An API key: its public id, scopes and a salted hash of its secret (never the secret).
+
+    ``key_id`` is the part of the key before the secret, so a request's key is found by
+    id and then checked against the hash in constant time.
+    """
+
+    __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("key_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    salt: Mapped[str] = mapped_column(String(64))
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class SignatureRow(Base):
+    """An Ed25519 signature over a package digest, by the key ``key_id`` names.
+
+    Kept by digest, not by version: a signature vouches for content, whichever versions
+    hold it. Which keys are trusted is never stored here (see ``modelport.signing``):
+    whoever can write to the registry must not be able to make a package trusted.
+    """
+
+    __tablename__ = "package_signatures"
+    __table_args__ = (UniqueConstraint("digest", "key_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(Text)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    added_by: Mapped[str] = mapped_column(String(128))
