@@ -30,6 +30,7 @@ to status codes.
     ├── FeatureSourceUnavailable feature_source_unavailable  a source is down or timed out
     ├── BatchError             batch_error
     ├── EvaluationError        evaluation_error    test data or a metric a promotion gate cannot use
+    ├── ConfigurationError     configuration_error settings that cannot work together
     ├── Unauthenticated        unauthenticated     no credentials, or ones that do not verify
     ├── Forbidden              forbidden           the credentials lack the scope this needs
     ├── RateLimited            rate_limited        too many requests; ``retry_after`` seconds
@@ -45,6 +46,7 @@ __all__ = [
     "AliasNotFound",
     "AlreadyExists",
     "BatchError",
+    "ConfigurationError",
     "Conflict",
     "EntityNotFound",
     "EvaluationError",
@@ -247,6 +249,12 @@ class EvaluationError(ModelportError):
     code = "evaluation_error"
 
 
+class ConfigurationError(ModelportError):
+    """Settings that cannot work together, e.g. JWT authentication without a key."""
+
+    code = "configuration_error"
+
+
 class Unauthenticated(ModelportError):
     """No credentials, or credentials that do not verify (expired, wrong key, revoked)."""
 
@@ -273,3 +281,7 @@ class RequestTimeout(ModelportError):
     """The request (its body, or its answer) took longer than the server allows."""
 
     code = "request_timeout"
+
+    def __init__(self, message: str, *, reading: bool = False) -> None:
+        super().__init__(message)
+        self.reading = reading  # the body was still arriving (a slow client, not the server)

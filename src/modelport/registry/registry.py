@@ -19,9 +19,10 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from modelport.errors import InUse, ModelNotFound, RegistryError
+from modelport.errors import InUse, ModelNotFound, RegistryError, SignatureError
 from modelport.package.load import Package
 from modelport.package.manifest import Manifest, check_name
+from modelport.registry.api_keys import ApiKeys
 from modelport.registry.audit import (
     ALIAS_MOVES,
     Action,
@@ -49,9 +50,16 @@ from modelport.registry.queries import (
 )
 from modelport.registry.records import AliasState, ModelVersion, RegisteredModel, VersionMetadata
 from modelport.registry.refs import ModelRef, check_version
-from modelport.registry.schema import AliasRow, ModelRow, VersionRow
+from modelport.registry.schema import AliasRow, ModelRow, SignatureRow, VersionRow
 from modelport.registry.store import Store, open_store
 from modelport.settings import Settings
+from modelport.signing import (
+    Keyring,
+    Signature,
+    check_signatures,
+    require_trusted,
+    source_signatures,
+)
 
 __all__ = ["Registry"]
 
@@ -59,17 +67,30 @@ T = TypeVar("T")
 _WRITE_ATTEMPTS = 5  # concurrent writers may collide on a unique constraint; retry
 
 
-class Registry(OperationsLog):
+class Registry(OperationsLog, ApiKeys):
     """Models, versions and aliases in a SQL database; package files in an artifact store.
 
     Opening one upgrades the database schema to the newest revision if needed.
     """
 
     def __init__(
-        self, database_url: str, artifacts: Path | str | Store, *, cache_dir: Path | None = None
+        self,
+        database_url: str,
+        artifacts: Path | str | Store,
+        *,
+        cache_dir: Path | None = None,
+        require_signature: bool = False,
+        trusted_keys: Keyring | Path | None = None,
     ) -> None:
         """``artifacts`` is the artifact store: a directory, a ``file://`` or other fsspec
-        URL (a remote store, downloaded into ``cache_dir``), or a store object."""
+        URL (a remote store, downloaded into ``cache_dir``), or a store object.
+
+        ``trusted_keys`` (a :class:`Keyring` or its directory) are the public keys whose
+        signatures count; with ``require_signature``, :meth:`register` and :meth:`open`
+        refuse a package without a valid signature by one of them (:class:`SignatureError`).
+        """
+        self.require_signature = require_signature
+        self.keyring = Keyring(trusted_keys) if isinstance(trusted_keys, Path) else trusted_keys
         self._store = (
             open_store(artifacts, cache_dir=cache_dir)
             if isinstance(artifacts, str | Path)
@@ -90,6 +111,8 @@ class Registry(OperationsLog):
             settings.resolved_database_url,
             settings.resolved_artifacts_url,
             cache_dir=settings.artifacts_cache_dir,
+            require_signature=settings.require_signature,
+            trusted_keys=Keyring(settings.resolved_trusted_keys_dir),
         )
 
     def __repr__(self) -> str:
@@ -123,12 +146,59 @@ class Registry(OperationsLog):
         to it if given; restoring it if it was deleted). A package that fails
         verification raises :class:`IntegrityError` and leaves nothing behind.
         ``metadata`` adds to what the package itself says (owner, tags, lineage).
+
+        The signatures in the package's ``signature.json`` over its digest are kept (in the
+        same transaction); one by a trusted key that does not verify raises
+        :class:`SignatureError`. With ``require_signature``, a package without a valid
+        signature by a trusted key is refused (:class:`SignatureError`, saying why) before
+        anything is stored.
         """
         if alias is not None:
             check_name(alias, "alias")
         who = actor or default_actor()
-        manifest = self._store.add(Path(source))
-        return self._write(lambda session: self._record(session, manifest, alias, metadata, who))
+        source = Path(source)
+        carried = source_signatures(source)
+        subject = f"the package {source}"
+        if carried.claimed_digest is not None:  # refuse before anything is stored
+            self._vouch(carried.claimed_digest, carried.signatures, subject)
+        manifest = self._store.add(source)
+        # again over the verified digest: the source may have changed while it was copied
+        signatures = self._vouch(manifest.digest, carried.signatures, subject)
+
+        def record(session: Session) -> ModelVersion:
+            version = self._record(session, manifest, alias, metadata, who)
+            _put_signatures(session, manifest.digest, signatures, who)
+            return version
+
+        return self._write(record)
+
+    def add_signature(
+        self, ref: str | ModelRef, signature: Signature, *, actor: str | None = None
+    ) -> ModelVersion:
+        """Keep ``signature`` for the package of the version ``ref`` names (replacing an
+        earlier one by the same key): a version can be signed after it was registered.
+
+        The signature must be over that version's digest; if its key is trusted here it
+        must verify (:class:`SignatureError` otherwise).
+        """
+        who = actor or default_actor()
+        version = self.resolve(ref)
+        subject = f"{version.name}:{version.version} (package {version.digest[:12]})"
+        if signature.digest != version.digest:
+            raise SignatureError(
+                f"the signature by key {signature.key_id} is over package "
+                f"{signature.digest[:12]}, not {subject}"
+            )
+        kept = check_signatures(version.digest, [signature], self.keyring, subject=subject)
+        self._write(lambda session: _put_signatures(session, version.digest, kept, who))
+        return version
+
+    def signatures(self, ref: str | ModelRef) -> list[Signature]:
+        """The signatures kept for the package of the version ``ref`` names (unverified:
+        what a signature is worth depends on the keys each machine trusts)."""
+        version = self.resolve(ref)
+        with self._reading() as session:
+            return _signatures_of(session, version.digest)
 
     def set_alias(
         self,
@@ -347,8 +417,17 @@ class Registry(OperationsLog):
         return Manifest.model_validate(stored)
 
     def open(self, ref: str | ModelRef) -> Package:
-        """Resolve ``ref`` and open its stored package, re-verifying every digest."""
+        """Resolve ``ref`` and open its stored package, re-verifying every digest.
+
+        With ``require_signature``, a version whose package has no valid signature by a
+        trusted key is refused first (:class:`SignatureError`, saying why).
+        """
         version = self.resolve(ref)
+        if self.require_signature:
+            with self._reading() as session:
+                kept = _signatures_of(session, version.digest)
+            subject = f"{version.name}:{version.version} (package {version.digest[:12]})"
+            require_trusted(version.digest, kept, self.keyring, subject=subject)
         return self._store.open(version.digest)
 
     def alias_state(self) -> dict[tuple[str, str], int]:
@@ -447,6 +526,14 @@ class Registry(OperationsLog):
             )
         return self._snapshot(session, model.name, row)
 
+    def _vouch(self, digest: str, carried: Sequence[Signature], subject: str) -> list[Signature]:
+        """The signatures over ``digest`` worth keeping; with ``require_signature``, one of
+        them must be a trusted key's valid signature."""
+        kept = check_signatures(digest, carried, self.keyring, subject=subject)
+        if self.require_signature:
+            require_trusted(digest, kept, self.keyring, subject=subject)
+        return kept
+
     def _snapshot(self, session: Session, name: str, row: VersionRow) -> ModelVersion:
         aliases = aliases_of(session, row.model_id, row.version)
         return self._version(name, row, tuple(aliases))
@@ -456,3 +543,47 @@ class Registry(OperationsLog):
 
     def _assemble(self, session: Session, models: Sequence[ModelRow]) -> list[RegisteredModel]:
         return assemble_models(session, models, self._store.path_for)
+
+
+def _put_signatures(
+    session: Session, digest: str, signatures: Sequence[Signature], actor: str
+) -> None:
+    """Keep each signature over ``digest``, replacing the same key's earlier one."""
+    now = datetime.now(UTC)
+    for signature in signatures:
+        row = session.scalar(
+            select(SignatureRow).where(
+                SignatureRow.digest == digest, SignatureRow.key_id == signature.key_id
+            )
+        )
+        if row is None:
+            session.add(
+                SignatureRow(
+                    digest=digest,
+                    key_id=signature.key_id,
+                    signature=signature.encoded,
+                    added_at=now,
+                    added_by=actor,
+                )
+            )
+        elif row.signature != signature.encoded:
+            row.signature, row.added_at, row.added_by = signature.encoded, now, actor
+    session.flush()
+
+
+def _signatures_of(session: Session, digest: str) -> list[Signature]:
+    """The signatures kept for ``digest``. A row that is not even well formed (altered in
+    the database) is kept as a signature that can never verify, so it is refused as one."""
+    rows = session.scalars(
+        select(SignatureRow).where(SignatureRow.digest == digest).order_by(SignatureRow.id)
+    )
+    signatures = []
+    for row in rows:
+        try:
+            signature = Signature.from_parts(
+                row.key_id, row.digest, row.signature, origin="registry signature"
+            )
+        except SignatureError:
+            signature = Signature(key_id=row.key_id, digest=row.digest, value=b"")
+        signatures.append(signature)
+    return signatures

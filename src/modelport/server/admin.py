@@ -1,11 +1,13 @@
-"""The admin API: promotions, rollbacks, direct alias moves and the audit trail over HTTP.
+"""The admin API: registration, promotions, rollbacks, alias moves, deletions, the audit trail.
 
-Off unless ``MODELPORT_ADMIN_API=true``: these routes change what production serves, and
-until authentication with an ``admin`` scope guards them they must be a deliberate choice
-(on a loopback-only server, for instance). Every change goes through the same library
-calls as the CLI, so it runs the same gates and lands in the same audit trail. The actor
-recorded is the client's address; gates run in a worker thread, so serving continues.
+Off unless ``MODELPORT_ADMIN_API=true``, and every route needs the ``admin`` scope (403
+otherwise; with authentication off, only switch it on where the network is trusted).
+Every change goes through the same library calls as the CLI, so it runs the same gates,
+the same signature and archive checks, and lands in the same audit trail under the
+principal's name. Gates and registrations run in a worker thread, so serving continues.
 
+    POST   /v1/admin/models/{name}/versions?alias=staging   body: the package's .mpk bytes
+    DELETE /v1/admin/models/{name}/versions/{version}
     POST /v1/admin/models/{name}/promote             {"version": 4, "alias": "production", ...}
     POST /v1/admin/models/{name}/aliases/{alias}/rollback
     PUT  /v1/admin/models/{name}/aliases/{alias}      {"version": 4}   (no gates)
@@ -15,17 +17,25 @@ recorded is the client's address; gates run in a worker thread, so serving conti
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from anyio import to_thread
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from modelport.errors import InvalidInput, PackageError
 from modelport.lifecycle import GatePolicy, PromotionReport, Requirement, promote, rollback
+from modelport.package.archive import unpack
+from modelport.package.load import verify_directory
+from modelport.package.manifest import check_name
 from modelport.registry import Action, ModelVersion, Registry
 from modelport.registry.refs import MAX_VERSION
-from modelport.server.errors import json_response
+from modelport.server.auth import principal_of, require_admin
+from modelport.server.errors import error_response, json_response
 
 __all__ = ["add_admin_routes"]
 
@@ -60,8 +70,74 @@ class InvalidateBody(BaseModel):
     )
 
 
+def _admin_only(request: Request) -> None:
+    require_admin(request.scope)
+
+
 def add_admin_routes(app: FastAPI, registry: Registry) -> None:
-    router = APIRouter(prefix="/v1/admin", tags=["admin"])
+    router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(_admin_only)])
+
+    @router.post(
+        "/models/{name}/versions",
+        status_code=201,
+        summary="Register a package: the body is its .mpk archive (modelport package pack)",
+        description=(
+            "Every archive member is checked before anything is written, every digest is "
+            "verified, and with MODELPORT_REQUIRE_SIGNATURE a trusted signature is required."
+        ),
+        responses={
+            422: {"description": "Not a valid, safe, (signed) package of this model"},
+            413: {"description": "Larger than MODELPORT_MAX_PACKAGE_BYTES"},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+            }
+        },
+    )
+    async def register_route(
+        name: str,
+        request: Request,
+        alias: str | None = Query(default=None, max_length=64),
+    ) -> Response:
+        check_name(name)
+        if alias is not None:
+            check_name(alias, "alias")
+        with tempfile.TemporaryDirectory(prefix="modelport-upload-") as scratch:
+            archive = Path(scratch) / "upload.mpk"
+            with archive.open("wb") as out:
+                async for chunk in request.stream():
+                    await to_thread.run_sync(out.write, chunk)
+            try:
+                version = await to_thread.run_sync(
+                    lambda: _register_archive(registry, name, archive, alias, _actor(request))
+                )
+            except PackageError as refused:  # the client's archive, not the server's trouble
+                return error_response(422, refused.code, refused.message)
+        return json_response(
+            {
+                "success": True,
+                "message": f"registered {name}:{version.version}",
+                "version": _version(version),
+            },
+            201,
+        )
+
+    @router.delete(
+        "/models/{name}/versions/{version}",
+        summary="Delete a version (refused while an alias points at it; its number stays used)",
+        responses={409: {"description": "An alias points at the version (`in_use`)"}},
+    )
+    async def delete_route(
+        name: str, request: Request, version: int = PathParam(ge=1, le=MAX_VERSION)
+    ) -> Response:
+        deleted = await to_thread.run_sync(
+            lambda: registry.delete_version(name, version, actor=_actor(request))
+        )
+        return json_response(
+            {"success": True, "message": f"deleted {name}:{version}", "version": _version(deleted)}
+        )
 
     @router.post(
         "/models/{name}/promote",
@@ -138,9 +214,26 @@ def add_admin_routes(app: FastAPI, registry: Registry) -> None:
     app.include_router(router)
 
 
+def _register_archive(
+    registry: Registry, name: str, archive: Path, alias: str | None, actor: str
+) -> ModelVersion:
+    unpacked = unpack(archive, archive.with_name("package"))
+    manifest = verify_directory(unpacked)
+    if manifest.name != name:
+        raise InvalidInput(
+            f"the package is model {manifest.name!r}; upload it to /v1/admin/models/"
+            f"{manifest.name}/versions"
+        )
+    return registry.register(unpacked, alias=alias, actor=actor)
+
+
 def _actor(request: Request) -> str:
+    principal = principal_of(request.scope)
     client = request.client
-    return f"http {client.host}" if client else "http"
+    where = f"http {client.host}" if client else "http"
+    if principal is None or principal.method == "none":
+        return where
+    return f"{principal.actor} from {where}"[:128]
 
 
 def _report(report: PromotionReport, action: Action) -> Response:

@@ -22,10 +22,11 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from anyio import to_thread
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from modelport.errors import Forbidden
 from modelport.orchestrate import (
     CoalescingEnricher,
     Enricher,
@@ -34,9 +35,11 @@ from modelport.orchestrate import (
     load_bindings,
 )
 from modelport.predlog import PredictionLogSettings, open_prediction_log
-from modelport.server.asgi import ENDPOINT_KEY
+from modelport.server.asgi import ENDPOINT_KEY, RequestLimits
+from modelport.server.auth import Authenticator, AuthMiddleware, principal_of
 from modelport.server.context import RequestContextMiddleware, RequestObserver
 from modelport.server.errors import install_error_handlers
+from modelport.server.limits import BodyLimitMiddleware
 from modelport.server.logs import AccessLog, configure_logging
 from modelport.server.metrics import (
     CONTENT_TYPE,
@@ -49,7 +52,7 @@ from modelport.server.predict import ROUTE_KEY, PredictEndpoint, match_predict
 from modelport.server.predictions import PredictionLogObserver
 from modelport.server.routes import add_routes
 from modelport.server.score import SCORE_PATH, ScoreEndpoint
-from modelport.serving import ServingService
+from modelport.serving import JsonLimits, ServingService
 from modelport.serving.batching import Batchers, BatchPolicy
 from modelport.settings import Settings, modelport_version
 
@@ -67,13 +70,25 @@ refusal says exactly why, naming the record and the field. See `docs/api.md`."""
 class ModelportAPI(FastAPI):
     """FastAPI whose OpenAPI document carries every registered model's contract."""
 
-    def __init__(self, service: ServingService, docs: ModelDocs, **kwargs: Any) -> None:
+    def __init__(
+        self, service: ServingService, docs: ModelDocs, authenticated: bool, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.service = service
         self.model_docs = docs
+        self.authenticated = authenticated
 
     def openapi(self) -> dict[str, Any]:
-        return self.model_docs.document(super().openapi(), self.service.catalog)
+        document = self.model_docs.document(super().openapi(), self.service.catalog)
+        if self.authenticated:  # clients and tools (Swagger UI, schemathesis) send a bearer
+            schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
+            schemes["bearer"] = {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A JWT or an API key (mpk_...); see docs/security.md.",
+            }
+            document["security"] = [{"bearer": []}]
+        return document
 
 
 class ModelportApp:
@@ -85,11 +100,13 @@ class ModelportApp:
         predict: PredictEndpoint,
         score: ScoreEndpoint,
         observers: list[RequestObserver],
+        authenticator: Authenticator,
     ) -> None:
         self.api = api
         self.service = api.service
-        self._predict = RequestContextMiddleware(predict, observers)
-        self._score = RequestContextMiddleware(score, observers)
+        # request context outermost: a refusal at the door has a request id and is logged
+        self._predict = RequestContextMiddleware(AuthMiddleware(predict, authenticator), observers)
+        self._score = RequestContextMiddleware(AuthMiddleware(score, authenticator), observers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -110,6 +127,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     """The app serving every model of ``registry`` (by default the one ``settings`` names)."""
     settings = settings or Settings()
     service = ServingService.from_settings(settings, registry)
+    authenticator = Authenticator.from_settings(settings, service.registry)
     executor = ThreadPoolExecutor(
         max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="score"
     )
@@ -150,6 +168,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     api = ModelportAPI(
         service,
         ModelDocs(settings.max_records),
+        authenticator.enabled,
         title="modelport",
         version=modelport_version(),
         description=_DESCRIPTION,
@@ -159,6 +178,13 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         openapi_url="/openapi.json",
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    # added last = outermost: request context, then authentication, then the body limit
+    api.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_package_bytes=settings.max_package_bytes,
+    )
+    api.add_middleware(AuthMiddleware, authenticator=authenticator)
     api.add_middleware(RequestContextMiddleware, observers=observers)
     install_error_handlers(api)
     add_routes(api, service)
@@ -176,15 +202,28 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         add_admin_routes(api, service.registry)
     if metrics is not None:
 
-        @api.get("/metrics", tags=["operations"], summary="Prometheus metrics")
-        async def prometheus() -> Response:
+        @api.get(
+            "/metrics",
+            tags=["operations"],
+            summary="Prometheus metrics (the metrics or admin scope)",
+        )
+        async def prometheus(request: Request) -> Response:
+            principal = principal_of(request.scope)
+            if principal is None or not principal.may_read_metrics():
+                raise Forbidden("reading metrics needs the metrics or admin scope")
             body = await to_thread.run_sync(render_metrics, metrics)
             return Response(body, media_type=CONTENT_TYPE)
 
-    predict = PredictEndpoint(service, batchers, settings.max_body_bytes, settings.max_records)
-    score = ScoreEndpoint(service, batchers, CoalescingEnricher(enricher), settings.max_body_bytes)
+    limits = RequestLimits(
+        max_body_bytes=settings.max_body_bytes,
+        max_records=settings.max_records,
+        json=JsonLimits(settings.max_json_depth, settings.max_string_length),
+        timeout=settings.request_timeout_seconds,
+    )
+    predict = PredictEndpoint(service, batchers, limits)
+    score = ScoreEndpoint(service, batchers, CoalescingEnricher(enricher), limits)
     predict.keep_scored = score.keep_scored = prediction_log is not None
-    return ModelportApp(api, predict, score, observers)
+    return ModelportApp(api, predict, score, observers, authenticator)
 
 
 def _enricher(settings: Settings) -> Enricher:

@@ -7,14 +7,22 @@ No framework request or response objects on these paths: they cost more than the
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from anyio import to_thread
 from starlette.types import Receive, Scope, Send
 
-from modelport.errors import InvalidInput, MalformedRequest, ModelportError, PayloadTooLarge
+from modelport.errors import (
+    InvalidInput,
+    MalformedRequest,
+    ModelportError,
+    PayloadTooLarge,
+    RequestTimeout,
+)
 from modelport.server.errors import (
     ERROR_CODE_KEY,
     HttpError,
@@ -22,13 +30,14 @@ from modelport.server.errors import (
     http_refusal,
     modelport_refusal,
 )
-from modelport.serving import LoadedModel, ServingService, version_number
+from modelport.serving import JsonLimits, LoadedModel, ServingService, version_number
 
 __all__ = [
     "ENDPOINT_KEY",
     "JsonEndpoint",
     "MODEL_HEADER",
     "MODEL_KEY",
+    "RequestLimits",
     "SCORED_KEY",
     "check_method_and_media_type",
     "find_model",
@@ -46,22 +55,47 @@ MODEL_KEY = "modelport.model"  # scope key: the LoadedModel that answered, for l
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
+@dataclass(frozen=True, slots=True)
+class RequestLimits:
+    """What one predict or score request may cost: body bytes, records, JSON shape, time."""
+
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_records: int = 10_000
+    json: JsonLimits = field(default_factory=JsonLimits)
+    timeout: float = 30.0
+
+
 class JsonEndpoint(ABC):
     """A POST endpoint answering a JSON body with a model's answer: the checks, the body
-    read within its limit and every refusal are here; :meth:`answer` is the endpoint's own.
+    read within its limits, the time limit and every refusal are here; :meth:`answer` is
+    the endpoint's own.
     """
 
-    def __init__(self, max_body_bytes: int) -> None:
-        self.max_body_bytes = max_body_bytes
+    def __init__(self, limits: RequestLimits) -> None:
+        self.limits = limits
         self.keep_scored = False  # the prediction log is on: leave what was scored on the scope
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        reading = True
         try:
-            check_method_and_media_type(scope)
-            body = await read_body(scope, receive, self.max_body_bytes)
-            if body is None:
-                return  # the client went away
-            answer, model = await self.answer(scope, body)
+            # asyncio's own timeout: the cheapest on the hot path (the server runs asyncio)
+            async with asyncio.timeout(self.limits.timeout):
+                check_method_and_media_type(scope)
+                body = await read_body(scope, receive, self.limits.max_body_bytes)
+                if body is None:
+                    return  # the client went away
+                reading = False
+                answer, model = await self.answer(scope, body)
+        except TimeoutError:
+            limit = f"{self.limits.timeout:g} s"
+            error = RequestTimeout(
+                f"the request body did not arrive within {limit}"
+                if reading
+                else f"the answer took longer than {limit}",
+                reading=reading,
+            )
+            await refuse(scope, send, modelport_refusal(error))
+            return
         except Exception as exc:
             refusal = refusal_for(exc, scope.get(MODEL_KEY))
             if refusal is None:

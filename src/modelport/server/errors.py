@@ -10,6 +10,7 @@ place their codes meet status codes. Every refusal has the same shape::
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,10 +25,12 @@ from starlette.responses import Response
 from modelport.errors import (
     MAX_LISTED_ERRORS,
     AlreadyExists,
+    ConfigurationError,
     Conflict,
     EvaluationError,
     FeatureSourceUnavailable,
     FieldError,
+    Forbidden,
     GatedAlias,
     InUse,
     InvalidInput,
@@ -38,7 +41,10 @@ from modelport.errors import (
     PackageError,
     PayloadTooLarge,
     PromotionRefused,
+    RateLimited,
     RegistryError,
+    RequestTimeout,
+    Unauthenticated,
 )
 
 __all__ = [
@@ -58,6 +64,10 @@ logger = logging.getLogger("modelport.server")
 
 
 _STATUS: dict[type[ModelportError], int] = {
+    Unauthenticated: 401,
+    Forbidden: 403,
+    RateLimited: 429,
+    RequestTimeout: 503,  # 408 while the body was still arriving: see status_for
     MalformedRequest: 400,
     PayloadTooLarge: 413,
     InvalidInput: 422,
@@ -72,10 +82,12 @@ _STATUS: dict[type[ModelportError], int] = {
     EvaluationError: 422,
     PackageError: 503,  # the version exists but cannot be served: not the client's doing
     RegistryError: 503,
+    ConfigurationError: 500,
 }
 _SERVER_SIDE: dict[type, str] = {
     PackageError: "this model version cannot be served right now; the server log says why",
     RegistryError: "the model registry is unavailable; try again shortly",
+    RequestTimeout: "the answer took longer than the server allows; try again shortly",
 }
 _HTTP_CODES = {
     400: "malformed_request",
@@ -100,6 +112,8 @@ class HttpError(Exception):
 
 
 def status_for(error: ModelportError) -> int:
+    if isinstance(error, RequestTimeout) and error.reading:
+        return 408
     for cls in type(error).__mro__:
         status = _STATUS.get(cls)
         if status is not None:
@@ -169,6 +183,12 @@ def modelport_refusal(error: ModelportError, headers: Mapping[str, str] | None =
                 "try again shortly (the server log says why)"
             )
     extra = dict(headers or {})
+    if isinstance(error, Unauthenticated):
+        extra["www-authenticate"] = 'Bearer realm="modelport"'
+    elif isinstance(error, RateLimited):
+        extra["retry-after"] = str(max(1, math.ceil(error.retry_after)))
+    elif isinstance(error, RequestTimeout) and error.reading:
+        extra["connection"] = "close"
     if isinstance(error, PayloadTooLarge):
         extra["connection"] = "close"  # the rest of the body is never read
     return refusal(status, error.code, message, error.errors, extra)

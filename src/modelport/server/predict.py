@@ -24,8 +24,10 @@ from modelport.server.asgi import (
     MODEL_KEY,
     SCORED_KEY,
     JsonEndpoint,
+    RequestLimits,
     find_model,
 )
+from modelport.server.auth import require_predict
 from modelport.serving import LoadedModel, ServingService, parse_records
 from modelport.serving.batching import Batchers
 
@@ -69,19 +71,17 @@ def match_predict(path: str) -> PredictRoute | None:
 class PredictEndpoint(JsonEndpoint):
     """Resolve, decode, batch; an ASGI app for the scopes ``match_predict`` took."""
 
-    def __init__(
-        self, service: ServingService, batchers: Batchers, max_body_bytes: int, max_records: int
-    ) -> None:
-        super().__init__(max_body_bytes)
+    def __init__(self, service: ServingService, batchers: Batchers, limits: RequestLimits) -> None:
+        super().__init__(limits)
         self.service = service
         self.batchers = batchers
-        self.max_records = max_records
 
     async def answer(self, scope: Scope, body: bytes) -> tuple[dict[str, Any], LoadedModel]:
         route: PredictRoute = scope[ROUTE_KEY]
+        require_predict(scope, route.name)
         model = await find_model(self.service, route.name, route.alias, route.version)
         scope[MODEL_KEY] = model
-        records = parse_records(body, self.max_records)
+        records = parse_records(body, self.limits.max_records, self.limits.json)
         predictions = await self.batchers.for_model(model).predict(records.items)
         if self.keep_scored:
             scope[SCORED_KEY] = (records.items, predictions, None)

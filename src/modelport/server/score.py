@@ -23,13 +23,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from starlette.types import Scope
 
 from modelport.errors import FieldError, InvalidInput, MalformedRequest
 from modelport.orchestrate import CoalescingEnricher, OrchestrationSpec, assemble_async
-from modelport.server.asgi import MODEL_KEY, SCORED_KEY, JsonEndpoint, find_model
-from modelport.serving import LoadedModel, ServingService
+from modelport.server.asgi import MODEL_KEY, SCORED_KEY, JsonEndpoint, RequestLimits, find_model
+from modelport.server.auth import require_predict
+from modelport.serving import JsonLimits, LoadedModel, ServingService, decode_json
 from modelport.serving.batching import Batchers
 
 __all__ = ["SCORE_PATH", "ScoreEndpoint", "ScoreRequest", "read_score_request"]
@@ -54,15 +54,16 @@ class ScoreEndpoint(JsonEndpoint):
         service: ServingService,
         batchers: Batchers,
         enricher: CoalescingEnricher,
-        max_body_bytes: int,
+        limits: RequestLimits,
     ) -> None:
-        super().__init__(max_body_bytes)
+        super().__init__(limits)
         self.service = service
         self.batchers = batchers
         self.enricher = enricher
 
     async def answer(self, scope: Scope, body: bytes) -> tuple[dict[str, Any], LoadedModel]:
-        request = read_score_request(body)
+        request = read_score_request(body, self.limits.json)
+        require_predict(scope, request.model)
         model = await find_model(self.service, request.model, request.alias)
         scope[MODEL_KEY] = model
         spec = _spec(model)
@@ -87,12 +88,9 @@ class ScoreEndpoint(JsonEndpoint):
         return answer, model
 
 
-def read_score_request(body: bytes) -> ScoreRequest:
+def read_score_request(body: bytes, limits: JsonLimits | None = None) -> ScoreRequest:
     """Model name, alias, entity and inputs from either form of the request body."""
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise MalformedRequest("the body is not valid JSON") from None
+    data = decode_json(body, limits or JsonLimits())
     if not isinstance(data, dict):
         raise MalformedRequest("the body must be a JSON object")
     if _HYPHENATED_MODEL in data:

@@ -1,0 +1,166 @@
+"""Authentication and rate limits at the door: every request but the health probes.
+
+    Authorization: Bearer <JWT>          MODELPORT_AUTH=jwt     (modelport.security.tokens)
+    Authorization: Bearer mpk_...        MODELPORT_AUTH=apikey  (modelport.security.api_keys)
+    X-API-Key: mpk_...                   the same, for clients that cannot set a bearer token
+
+A request without valid credentials is answered 401 before anything else happens: its
+body is not read and no route, model or version is looked at, so nothing about the
+deployment leaks. A principal over its rate gets 429 with ``Retry-After``. The principal
+is left on the scope (``PRINCIPAL_KEY``); the endpoints check its scopes where they know
+what is asked for (:func:`require_predict`, :func:`require_admin`): 403 names the scope.
+
+With authentication off (``MODELPORT_AUTH=none``) every caller is
+:data:`~modelport.security.principals.ANONYMOUS`, and rate limits apply per client address.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from anyio import to_thread
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from modelport.errors import Forbidden, RateLimited, Unauthenticated
+from modelport.security.api_keys import API_KEY_PREFIX, ApiKeyVerifier
+from modelport.security.principals import ANONYMOUS, Principal
+from modelport.security.rate_limit import RateLimiter
+from modelport.security.tokens import TokenVerifier
+from modelport.server.asgi import refuse
+from modelport.server.errors import modelport_refusal
+from modelport.settings import Settings
+
+if TYPE_CHECKING:
+    from modelport.registry import Registry
+
+__all__ = [
+    "PRINCIPAL_KEY",
+    "PUBLIC_PATHS",
+    "AuthMiddleware",
+    "Authenticator",
+    "principal_of",
+    "require_admin",
+    "require_predict",
+]
+
+PRINCIPAL_KEY = "modelport.principal"  # scope key: the Principal the request proved
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})  # probes: no credentials, no details
+
+
+class Authenticator:
+    """Who a request is (credentials checked) and whether its rate allows it now."""
+
+    def __init__(
+        self,
+        tokens: TokenVerifier | None = None,
+        keys: ApiKeyVerifier | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.tokens = tokens
+        self.keys = keys
+        self.limiter = limiter
+
+    @classmethod
+    def from_settings(cls, settings: Settings, registry: Registry) -> Authenticator:
+        methods = settings.auth_methods
+        tokens = TokenVerifier.from_settings(settings) if "jwt" in methods else None
+        keys = ApiKeyVerifier(registry.find_api_key) if "apikey" in methods else None
+        limiter = None
+        if settings.rate_limit_per_second > 0:
+            limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        return cls(tokens, keys, limiter)
+
+    @property
+    def enabled(self) -> bool:
+        return self.tokens is not None or self.keys is not None
+
+    async def authenticate(self, scope: Scope) -> Principal:
+        """The request's principal; :class:`Unauthenticated` or :class:`RateLimited`."""
+        principal = await self._principal(scope) if self.enabled else ANONYMOUS
+        if self.limiter is not None:
+            if principal is ANONYMOUS:
+                client = scope.get("client")
+                who = f"address {client[0] if client else '?'}"
+            else:
+                who = f"{principal.method} {principal.subject}"
+            wait = self.limiter.take(who)
+            if wait > 0:
+                raise RateLimited(
+                    f"too many requests: the limit is {self.limiter.rate:g} a second; "
+                    f"retry in {wait:.2f} s",
+                    retry_after=wait,
+                )
+        return principal
+
+    async def _principal(self, scope: Scope) -> Principal:
+        credential = _credential(scope)
+        if credential is None:
+            raise Unauthenticated(
+                "authentication required: send Authorization: Bearer <token or API key>"
+            )
+        if credential.startswith(API_KEY_PREFIX):
+            if self.keys is None:
+                raise Unauthenticated("this server does not accept API keys; send a JWT")
+            principal = self.keys.cached(credential)
+            if principal is None:
+                principal = await to_thread.run_sync(self.keys.verify, credential)
+            return principal
+        if self.tokens is None:
+            raise Unauthenticated("this server accepts API keys (mpk_...), not tokens")
+        return self.tokens.verify(credential)
+
+
+class AuthMiddleware:
+    """Authenticate (and rate-limit) every request except :data:`PUBLIC_PATHS`."""
+
+    def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
+        self.app = app
+        self.authenticator = authenticator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in PUBLIC_PATHS:
+            try:
+                scope[PRINCIPAL_KEY] = await self.authenticator.authenticate(scope)
+            except (Unauthenticated, RateLimited) as refused:
+                await refuse(scope, send, modelport_refusal(refused))
+                return
+        elif not self.authenticator.enabled:
+            scope[PRINCIPAL_KEY] = ANONYMOUS
+        await self.app(scope, receive, send)
+
+
+def principal_of(scope: Scope) -> Principal | None:
+    """The request's principal; ``None`` on a public path with authentication on."""
+    principal: Principal | None = scope.get(PRINCIPAL_KEY)
+    return principal
+
+
+def require_predict(scope: Scope, model: str) -> None:
+    """403 unless the principal may score with ``model`` (checked before the model is
+    looked up, so a refusal says nothing about whether it exists)."""
+    principal = principal_of(scope)
+    if principal is None or not principal.may_predict(model):
+        raise Forbidden(
+            f"these credentials may not use model {model[:64]!r}: "
+            f"the scope predict:{model[:64]} (or predict:*) is needed"
+        )
+
+
+def require_admin(scope: Scope) -> None:
+    principal = principal_of(scope)
+    if principal is None or not principal.is_admin:
+        raise Forbidden("this needs the admin scope")
+
+
+def _credential(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            text: str = value.decode("latin-1")
+            scheme, _, rest = text.partition(" ")
+            if scheme.lower() != "bearer" or not rest.strip():
+                raise Unauthenticated("use Authorization: Bearer <token or API key>")
+            return rest.strip()
+        if name == b"x-api-key":
+            key: str = value.decode("latin-1").strip()
+            return key or None
+    return None
