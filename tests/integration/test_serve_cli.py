@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -117,3 +118,41 @@ def test_serve_with_two_workers(
 
 def _access_lines(log: Path) -> list[str]:
     return [line for line in log.read_text().splitlines() if '"modelport.access"' in line]
+
+
+def _serve_app() -> typer.Typer:
+    app = typer.Typer()
+    app.command("serve")(serve_command.serve)
+    app.command("other")(lambda: None)
+    return app
+
+
+def test_serving_beyond_loopback_without_authentication_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODELPORT_HOME", str(tmp_path))
+    monkeypatch.setenv("MODELPORT_AUTH", "none")
+    for host in ("0.0.0.0", "::", "192.0.2.10", "example.com"):
+        result = CliRunner().invoke(_serve_app(), ["serve", "--host", host])
+        assert result.exit_code == 2, result.output
+        assert "without authentication" in result.output and "--insecure" in result.output
+    monkeypatch.setenv("MODELPORT_AUTH", "jwt")  # on, but with no key: refused before serving
+    result = CliRunner().invoke(_serve_app(), ["serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 1 and "MODELPORT_JWT_SECRET" in result.output
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.1.2.3", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("10.0.0.1", False),
+        ("example.com", False),
+    ],
+)
+def test_is_loopback(host: str, loopback: bool) -> None:
+    assert serve_command.is_loopback(host) is loopback

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import tempfile
@@ -9,9 +10,21 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["APP", "serve"]
+from modelport.cli.output import err_console, fail_on_errors
+
+__all__ = ["APP", "is_loopback", "serve"]
 
 APP = "modelport.server.app:factory"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a name: it may resolve to anything
+        return False
 
 
 def serve(
@@ -30,6 +43,13 @@ def serve(
             help="How often to look for alias moves (default MODELPORT_ALIAS_POLL_SECONDS, 2 s).",
         ),
     ] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure",
+            help="Serve on a non-loopback address without authentication (MODELPORT_AUTH=none).",
+        ),
+    ] = False,
 ) -> None:
     """Serve every registered model: POST /v1/models/NAME/predict, documentation at /docs.
 
@@ -46,6 +66,21 @@ def serve(
         # Settings reach the worker processes through the environment.
         os.environ["MODELPORT_ALIAS_POLL_SECONDS"] = str(reload_seconds)
     settings = Settings()
+    if not settings.auth_methods and not is_loopback(host) and not insecure:
+        err_console.print(
+            f"[bold red]error[/]: refusing to serve on {host} without authentication: anyone "
+            "who can reach it could use every model"
+            + (" and change them (the admin API is on)" if settings.admin_api else "")
+            + ". Set MODELPORT_AUTH=jwt or apikey (see docs/security.md), serve on "
+            "127.0.0.1 behind a proxy that authenticates, or pass --insecure.",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    if "jwt" in settings.auth_methods:
+        from modelport.security.tokens import TokenVerifier
+
+        with fail_on_errors():  # a missing or unreadable key: say so now, not per request
+            TokenVerifier.from_settings(settings)
     configure_logging(settings.log_format, settings.log_level)
     metrics_dir = None
     if workers > 1 and not os.environ.get(MULTIPROCESS_ENV):

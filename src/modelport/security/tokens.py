@@ -26,6 +26,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from jwt.exceptions import InvalidSubjectError
 
 from modelport.errors import ConfigurationError, Unauthenticated
 from modelport.security.principals import Principal, check_scopes, read_scopes
@@ -133,6 +134,8 @@ class TokenVerifier:
             raise Unauthenticated("the token is from another issuer (iss)") from None
         except jwt.MissingRequiredClaimError as exc:
             raise Unauthenticated(f"the token has no {exc.claim!r} claim") from None
+        except InvalidSubjectError:
+            raise Unauthenticated("the token's 'sub' claim must be a non-empty string") from None
         except jwt.InvalidAlgorithmError:
             raise Unauthenticated(f"the token must be signed with {algorithm}") from None
         except jwt.PyJWTError:

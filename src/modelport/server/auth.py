@@ -16,6 +16,7 @@ With authentication off (``MODELPORT_AUTH=none``) every caller is
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from anyio import to_thread
@@ -126,6 +127,10 @@ class AuthMiddleware:
                 return
         elif not self.authenticator.enabled:
             scope[PRINCIPAL_KEY] = ANONYMOUS
+        elif scope["type"] == "http" and _credential_given(scope):
+            # a probe with credentials gets the details (readiness reasons); without, none
+            with contextlib.suppress(Unauthenticated, RateLimited):
+                scope[PRINCIPAL_KEY] = await self.authenticator.authenticate(scope)
         await self.app(scope, receive, send)
 
 
@@ -150,6 +155,10 @@ def require_admin(scope: Scope) -> None:
     principal = principal_of(scope)
     if principal is None or not principal.is_admin:
         raise Forbidden("this needs the admin scope")
+
+
+def _credential_given(scope: Scope) -> bool:
+    return any(name in (b"authorization", b"x-api-key") for name, _ in scope["headers"])
 
 
 def _credential(scope: Scope) -> str | None:

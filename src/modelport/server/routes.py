@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from anyio import to_thread
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from modelport.server.auth import principal_of, require_predict
 from modelport.server.errors import json_response
 from modelport.serving import ServingService
 
@@ -31,31 +32,44 @@ def add_routes(app: FastAPI, service: ServingService) -> None:
         summary="Ready to serve: registry reachable, production models loaded and warm",
         responses={503: {"description": "Not ready; `reasons` says why"}},
     )
-    async def readyz() -> Response:
+    async def readyz(request: Request) -> Response:
         readiness = await to_thread.run_sync(service.readiness)
         body: dict[str, Any] = {
             "success": readiness.ready,
             "message": "ready" if readiness.ready else "not ready",
-            "reasons": readiness.reasons,
-            "failed": readiness.failed,
-            "serving": _serving(service),
         }
+        if principal_of(request.scope) is not None:  # with authentication on: no details
+            body |= {
+                "reasons": readiness.reasons,
+                "failed": readiness.failed,
+                "serving": _serving(service),
+            }
         if not readiness.ready:
             body["code"] = "not_ready"
         return json_response(body, 200 if readiness.ready else 503)
 
-    @app.get("/v1/models", tags=["models"], summary="Every model, its versions and aliases")
-    async def list_models() -> Response:
+    @app.get(
+        "/v1/models",
+        tags=["models"],
+        summary="Every model the credentials may use, its versions and aliases",
+    )
+    async def list_models(request: Request) -> Response:
+        principal = principal_of(request.scope)
         models = await to_thread.run_sync(service.models)
-        return json_response({"success": True, "message": "ok", "models": models})
+        visible = [m for m in models if principal is not None and principal.may_predict(m["name"])]
+        return json_response({"success": True, "message": "ok", "models": visible})
 
     @app.get(
         "/v1/models/{name}",
         tags=["models"],
         summary="One model, its versions and aliases",
-        responses={404: {"description": "No such model (`model_not_found`)"}},
+        responses={
+            403: {"description": "The credentials may not use this model (`forbidden`)"},
+            404: {"description": "No such model (`model_not_found`)"},
+        },
     )
-    async def get_model(name: str) -> Response:
+    async def get_model(name: str, request: Request) -> Response:
+        require_predict(request.scope, name)
         model = await to_thread.run_sync(service.model, name)
         return json_response({"success": True, "message": "ok", "model": model})
 
