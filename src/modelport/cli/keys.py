@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from modelport.cli.models import open_registry
 from modelport.cli.output import console, err_console
@@ -82,7 +82,7 @@ def list_keys(
     with open_registry() as registry:
         keys = registry.api_keys(include_revoked=all_keys)
     now = datetime.now(UTC)
-    table = Table("id", "name", "scopes", "status", "created", "expires")
+    table = Table(Column("id", no_wrap=True), "name", "scopes", "status", "created", "expires")
     for key in keys:
         table.add_row(
             key.key_id,
