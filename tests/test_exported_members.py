@@ -57,6 +57,8 @@ def test_top_level_all_is_exact() -> None:
         "modelport.schedule",
         "modelport.serving",
         "modelport.server",
+        "modelport.security",
+        "modelport.signing",
     ],
 )
 def test_every_listed_name_exists(module: str) -> None:

@@ -14,6 +14,8 @@ from modelport.cli import (
     package,
     scheduler,
     serve,
+    signing,
+    token,
 )
 
 app = typer.Typer(
@@ -34,6 +36,8 @@ app.add_typer(cache.app, name="cache")
 app.add_typer(scheduler.app, name="scheduler")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(keys.app, name="keys")
+app.add_typer(token.app, name="token")
+signing.register(app, keys.app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -47,13 +47,22 @@ def register(
         "-l",
         help="KEY=VALUE, e.g. code=git:4f2a1c (repeatable).",
     ),
+    require_signature: bool = typer.Option(
+        False,
+        "--require-signature",
+        help="Refuse it unless signed by a trusted key (also MODELPORT_REQUIRE_SIGNATURE).",
+    ),
 ) -> None:
     """Copy a package into the registry (verified) as the model's next version.
 
     A direct --alias move runs no gates; use `modelport promote` for gated moves.
+    Signatures in the package's signature.json are kept with it.
     """
     metadata = VersionMetadata(owner=owner, tags=tuple(tag or ()), lineage=_pairs(lineage or []))
-    with open_registry() as registry:
+    settings = Settings()
+    if require_signature:
+        settings = settings.model_copy(update={"require_signature": True})
+    with fail_on_errors(), Registry.from_settings(settings) as registry:
         known = {v.digest for model in registry.list_models() for v in model.versions}
         version = registry.register(path, alias=alias, metadata=metadata)
     verb = "already registered" if version.digest in known else "registered"

@@ -17,23 +17,38 @@ from modelport.errors import UnsafeArchive
 from modelport.package.files import atomic_directory
 from modelport.package.manifest import FILE_NAME_PATTERN, MANIFEST_FILE
 
-__all__ = ["ARCHIVE_SUFFIX", "MAX_UNPACKED_BYTES", "pack", "unpack", "unpack_to_temp"]
+__all__ = [
+    "ARCHIVE_SUFFIX",
+    "MAX_UNPACKED_BYTES",
+    "pack",
+    "read_members",
+    "unpack",
+    "unpack_to_temp",
+]
 
 ARCHIVE_SUFFIX = ".mpk"
 MAX_UNPACKED_BYTES = 4 * 1024**3
 _MAX_MEMBERS = 64
+_MAX_SMALL_MEMBER = 16 * 1024 * 1024  # a manifest or signature file, never a model
 
 
 def pack(directory: Path, archive: Path) -> Path:
-    """Write the package at ``directory`` (verified first) as one ``.mpk`` file."""
-    from modelport.package.load import verify_directory
+    """Write the package at ``directory`` (verified first) as one ``.mpk`` file.
+
+    Its ``signature.json``, if it has one, goes right after the manifest, so both can be
+    read (:func:`read_members`) without decompressing the whole archive.
+    """
+    from modelport.package.load import SIGNATURE_FILE, verify_directory
 
     manifest = verify_directory(directory)
+    signatures = Path(directory) / SIGNATURE_FILE
+    signed = signatures.is_file() and not signatures.is_symlink()
     archive = Path(archive)
     archive.parent.mkdir(parents=True, exist_ok=True)
     partial = archive.with_name(f".{archive.name}.partial")
     with tarfile.open(partial, "w:gz") as tar:
-        for name in [MANIFEST_FILE, *sorted(manifest.files)]:
+        extra = [SIGNATURE_FILE] if signed and SIGNATURE_FILE not in manifest.files else []
+        for name in [MANIFEST_FILE, *extra, *sorted(manifest.files)]:
             tar.add(directory / name, arcname=name, recursive=False)
     partial.replace(archive)
     return archive
@@ -57,6 +72,34 @@ def unpack(archive: Path, target: Path, *, max_bytes: int = MAX_UNPACKED_BYTES) 
             raise
         raise UnsafeArchive(f"{archive} is not a readable package archive: {exc}") from None
     return target
+
+
+def read_members(
+    archive: Path, names: set[str], *, max_bytes: int = _MAX_SMALL_MEMBER
+) -> dict[str, bytes]:
+    """The bytes of the small regular-file members ``names`` that ``archive`` holds (absent
+    ones are left out), read without writing anything; stops once all are found."""
+    found: dict[str, bytes] = {}
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            for member in tar:
+                if member.name not in names or member.name in found:
+                    continue
+                if not member.isfile() or member.size > max_bytes:
+                    raise UnsafeArchive(
+                        f"{archive}: member {member.name} is not a regular file of at most "
+                        f"{max_bytes} bytes"
+                    )
+                source = tar.extractfile(member)
+                if source is None:
+                    raise UnsafeArchive(f"{archive}: member {member.name} cannot be read")
+                with source:
+                    found[member.name] = source.read(member.size)
+                if len(found) == len(names):
+                    break
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise UnsafeArchive(f"{archive} is not a readable package archive: {exc}") from None
+    return found
 
 
 def unpack_to_temp(archive: Path) -> Path:

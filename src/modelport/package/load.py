@@ -21,9 +21,20 @@ from modelport.package.files import sha256_file
 from modelport.package.manifest import MANIFEST_FILE, Manifest, Runtime
 from modelport.runtime import NativeScorer, OnnxScorer, Scorer, Task
 
-__all__ = ["REFERENCE_FILE", "Package", "load_scorer", "open_package", "verify_directory"]
+__all__ = [
+    "REFERENCE_FILE",
+    "SIGNATURE_FILE",
+    "Package",
+    "load_scorer",
+    "open_package",
+    "verify_directory",
+]
 
 REFERENCE_FILE = "reference.parquet"
+SIGNATURE_FILE = "signature.json"
+"""Signatures over the package digest (see :mod:`modelport.signing`). It sits beside the
+manifest but outside the digest, since it signs the digest: the one file a package may
+hold that its manifest does not list."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +65,9 @@ class Package:
 def verify_directory(directory: Path) -> Manifest:
     """Check every file against the manifest and the manifest against its digest.
 
-    Raises :class:`IntegrityError` naming the first file that does not match.
+    Besides the listed files only :data:`SIGNATURE_FILE` may be present (it is not part of
+    the digest; :mod:`modelport.signing` checks it). Raises :class:`IntegrityError`
+    naming the first file that does not match.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -66,6 +79,7 @@ def verify_directory(directory: Path) -> Manifest:
         if p.is_file() or p.is_symlink()
     }
     present.discard(MANIFEST_FILE)
+    present.discard(SIGNATURE_FILE)  # signs the digest, so it cannot be covered by it
     for name in sorted(present - set(manifest.files)):
         raise IntegrityError(f"package {directory} was modified: unexpected file {name}")
     for name, expected in sorted(manifest.files.items()):

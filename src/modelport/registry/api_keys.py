@@ -7,8 +7,7 @@ Part of :class:`~modelport.registry.Registry`. The hashing and the key format li
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -19,6 +18,7 @@ from modelport.errors import InvalidName, NotFound
 from modelport.package.manifest import check_name
 from modelport.registry.audit import default_actor
 from modelport.registry.schema import ApiKeyRow
+from modelport.registry.transactions import Transactions
 from modelport.security.api_keys import ApiKey, hash_secret, new_api_key
 from modelport.security.principals import check_scopes
 
@@ -27,14 +27,8 @@ __all__ = ["ApiKeys"]
 T = TypeVar("T")
 
 
-class ApiKeys:
+class ApiKeys(Transactions):
     """API key records (``_write``, ``_reading``: :class:`~modelport.registry.Registry`)."""
-
-    def _write(self, work: Callable[[Session], T]) -> T:
-        raise NotImplementedError
-
-    def _reading(self) -> AbstractContextManager[Session]:
-        raise NotImplementedError
 
     def create_api_key(
         self,

@@ -6,12 +6,8 @@ kept here so that each file holds one concern.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
-
-from sqlalchemy.orm import Session
 
 from modelport.registry.audit import default_actor
 from modelport.registry.invalidations import (
@@ -28,21 +24,16 @@ from modelport.registry.job_runs import (
     start_run,
     touch_run,
 )
+from modelport.registry.transactions import Transactions
 
 __all__ = ["OperationsLog"]
 
 T = TypeVar("T")
 
 
-class OperationsLog:
+class OperationsLog(Transactions):
     """Cache invalidations and job runs, in the registry's transactions (``_write``,
     ``_reading``: :class:`~modelport.registry.Registry` provides them)."""
-
-    def _write(self, work: Callable[[Session], T]) -> T:
-        raise NotImplementedError
-
-    def _reading(self) -> AbstractContextManager[Session]:
-        raise NotImplementedError
 
     # -- enrichment-cache invalidations (see modelport.registry.invalidations) --------------
 

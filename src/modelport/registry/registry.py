@@ -19,7 +19,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from modelport.errors import InUse, ModelNotFound, RegistryError, SignatureError
+from modelport.errors import InUse, ModelNotFound, RegistryError
 from modelport.package.load import Package
 from modelport.package.manifest import Manifest, check_name
 from modelport.registry.api_keys import ApiKeys
@@ -50,16 +50,11 @@ from modelport.registry.queries import (
 )
 from modelport.registry.records import AliasState, ModelVersion, RegisteredModel, VersionMetadata
 from modelport.registry.refs import ModelRef, check_version
-from modelport.registry.schema import AliasRow, ModelRow, SignatureRow, VersionRow
+from modelport.registry.schema import AliasRow, ModelRow, VersionRow
+from modelport.registry.signatures import PackageSignatures, put_signatures
 from modelport.registry.store import Store, open_store
 from modelport.settings import Settings
-from modelport.signing import (
-    Keyring,
-    Signature,
-    check_signatures,
-    require_trusted,
-    source_signatures,
-)
+from modelport.signing import Keyring, source_signatures
 
 __all__ = ["Registry"]
 
@@ -67,7 +62,7 @@ T = TypeVar("T")
 _WRITE_ATTEMPTS = 5  # concurrent writers may collide on a unique constraint; retry
 
 
-class Registry(OperationsLog, ApiKeys):
+class Registry(OperationsLog, ApiKeys, PackageSignatures):
     """Models, versions and aliases in a SQL database; package files in an artifact store.
 
     Opening one upgrades the database schema to the newest revision if needed.
@@ -167,38 +162,10 @@ class Registry(OperationsLog, ApiKeys):
 
         def record(session: Session) -> ModelVersion:
             version = self._record(session, manifest, alias, metadata, who)
-            _put_signatures(session, manifest.digest, signatures, who)
+            put_signatures(session, manifest.digest, signatures, who)
             return version
 
         return self._write(record)
-
-    def add_signature(
-        self, ref: str | ModelRef, signature: Signature, *, actor: str | None = None
-    ) -> ModelVersion:
-        """Keep ``signature`` for the package of the version ``ref`` names (replacing an
-        earlier one by the same key): a version can be signed after it was registered.
-
-        The signature must be over that version's digest; if its key is trusted here it
-        must verify (:class:`SignatureError` otherwise).
-        """
-        who = actor or default_actor()
-        version = self.resolve(ref)
-        subject = f"{version.name}:{version.version} (package {version.digest[:12]})"
-        if signature.digest != version.digest:
-            raise SignatureError(
-                f"the signature by key {signature.key_id} is over package "
-                f"{signature.digest[:12]}, not {subject}"
-            )
-        kept = check_signatures(version.digest, [signature], self.keyring, subject=subject)
-        self._write(lambda session: _put_signatures(session, version.digest, kept, who))
-        return version
-
-    def signatures(self, ref: str | ModelRef) -> list[Signature]:
-        """The signatures kept for the package of the version ``ref`` names (unverified:
-        what a signature is worth depends on the keys each machine trusts)."""
-        version = self.resolve(ref)
-        with self._reading() as session:
-            return _signatures_of(session, version.digest)
 
     def set_alias(
         self,
@@ -424,10 +391,7 @@ class Registry(OperationsLog, ApiKeys):
         """
         version = self.resolve(ref)
         if self.require_signature:
-            with self._reading() as session:
-                kept = _signatures_of(session, version.digest)
-            subject = f"{version.name}:{version.version} (package {version.digest[:12]})"
-            require_trusted(version.digest, kept, self.keyring, subject=subject)
+            self._require_signed(version)
         return self._store.open(version.digest)
 
     def alias_state(self) -> dict[tuple[str, str], int]:
@@ -526,14 +490,6 @@ class Registry(OperationsLog, ApiKeys):
             )
         return self._snapshot(session, model.name, row)
 
-    def _vouch(self, digest: str, carried: Sequence[Signature], subject: str) -> list[Signature]:
-        """The signatures over ``digest`` worth keeping; with ``require_signature``, one of
-        them must be a trusted key's valid signature."""
-        kept = check_signatures(digest, carried, self.keyring, subject=subject)
-        if self.require_signature:
-            require_trusted(digest, kept, self.keyring, subject=subject)
-        return kept
-
     def _snapshot(self, session: Session, name: str, row: VersionRow) -> ModelVersion:
         aliases = aliases_of(session, row.model_id, row.version)
         return self._version(name, row, tuple(aliases))
@@ -543,47 +499,3 @@ class Registry(OperationsLog, ApiKeys):
 
     def _assemble(self, session: Session, models: Sequence[ModelRow]) -> list[RegisteredModel]:
         return assemble_models(session, models, self._store.path_for)
-
-
-def _put_signatures(
-    session: Session, digest: str, signatures: Sequence[Signature], actor: str
-) -> None:
-    """Keep each signature over ``digest``, replacing the same key's earlier one."""
-    now = datetime.now(UTC)
-    for signature in signatures:
-        row = session.scalar(
-            select(SignatureRow).where(
-                SignatureRow.digest == digest, SignatureRow.key_id == signature.key_id
-            )
-        )
-        if row is None:
-            session.add(
-                SignatureRow(
-                    digest=digest,
-                    key_id=signature.key_id,
-                    signature=signature.encoded,
-                    added_at=now,
-                    added_by=actor,
-                )
-            )
-        elif row.signature != signature.encoded:
-            row.signature, row.added_at, row.added_by = signature.encoded, now, actor
-    session.flush()
-
-
-def _signatures_of(session: Session, digest: str) -> list[Signature]:
-    """The signatures kept for ``digest``. A row that is not even well formed (altered in
-    the database) is kept as a signature that can never verify, so it is refused as one."""
-    rows = session.scalars(
-        select(SignatureRow).where(SignatureRow.digest == digest).order_by(SignatureRow.id)
-    )
-    signatures = []
-    for row in rows:
-        try:
-            signature = Signature.from_parts(
-                row.key_id, row.digest, row.signature, origin="registry signature"
-            )
-        except SignatureError:
-            signature = Signature(key_id=row.key_id, digest=row.digest, value=b"")
-        signatures.append(signature)
-    return signatures

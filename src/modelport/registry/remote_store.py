@@ -4,10 +4,11 @@ Remote layout, the same as a local store's: ``<url>/sha256/<package digest>/<fil
 
 Object stores have no atomic directory rename, so an entry is *committed* by its
 manifest: ``modelport.yaml`` is uploaded last, after every file it lists is uploaded and
-has arrived at its full size. An entry without a manifest is an interrupted upload: it is
-never served, and the next ``add`` of that package uploads it again. (Each single object
-write is atomic on S3, GCS and Azure, so the manifest is there whole or not at all; on
-file systems where it is not, a torn manifest fails verification like any damage.)
+has been read back whole and matching its SHA-256 digest. An entry without a manifest is
+an interrupted upload: it is never served, and the next ``add`` of that package uploads
+it again. (Each single object write is atomic on S3, GCS and Azure, so the manifest is
+there whole or not at all; on file systems where it is not, a torn manifest fails
+verification like any damage.)
 
 Reading never uses remote files in place. :meth:`RemoteArtifactStore.open` downloads an
 entry into a local cache, which is an ordinary local :class:`ArtifactStore` (scratch
@@ -20,6 +21,7 @@ process is loading from it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import re
 from collections.abc import Iterator, Mapping
@@ -39,6 +41,7 @@ logger = logging.getLogger("modelport.registry")
 
 _PASSWORD = re.compile(r"(://[^/@:]*):[^/@]*@")
 _MAX_MESSAGE = 300
+_CHUNK = 1 << 20
 
 EntryState = Literal["committed", "absent", "damaged"]
 
@@ -198,6 +201,13 @@ class RemoteArtifactStore:
                 f"the upload of package {manifest.digest[:12]} to {self._root} did not "
                 f"arrive whole ({', '.join(short)}); it was not committed, register it again"
             )
+        altered = _wrong_digests(fs, entry, manifest)
+        if altered:
+            raise IntegrityError(
+                f"the upload of package {manifest.digest[:12]} to {self._root} arrived "
+                f"altered ({', '.join(altered)} does not match its SHA-256 digest); "
+                "it was not committed, register it again"
+            )
         fs.put_file(str(local / MANIFEST_FILE), marker)  # the commit
 
     @contextlib.contextmanager
@@ -245,6 +255,24 @@ def _wrong_sizes(fs: Any, entry: str, local: Path, manifest: Manifest) -> list[s
     return [
         name for name in sorted(manifest.files) if sizes.get(name) != (local / name).stat().st_size
     ]
+
+
+def _wrong_digests(fs: Any, entry: str, manifest: Manifest) -> list[str]:
+    """The uploaded files whose bytes, read back, do not match the manifest's digests.
+
+    A copy between stores is verified like any other: reading the upload back costs one
+    more transfer at registration, and means a package damaged on its way in is never
+    committed (every later download would refuse it, on every machine).
+    """
+    altered = []
+    for name, expected in sorted(manifest.files.items()):
+        digest = hashlib.sha256()
+        with fs.open(f"{entry}/{name}", "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+        if digest.hexdigest() != expected:
+            altered.append(name)
+    return altered
 
 
 def _one_line(text: str) -> str:

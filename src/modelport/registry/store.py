@@ -12,7 +12,9 @@ Local layout: ``<root>/sha256/<package digest>/`` holds the package's flat files
 is written once and never changed: the package is copied (or unpacked, or downloaded) into
 a scratch directory beside its target, verified there (not at the user's path, which
 could change under us), made read-only, and renamed into place in one step. A crash leaves
-at most a ``.incoming-*`` scratch directory, never a half-written entry.
+at most a ``.incoming-*`` scratch directory, never a half-written entry. A package's
+``signature.json`` is left out: the digest does not cover it, and the registry keeps
+signatures in its database.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from urllib.request import url2pathname
 
 from modelport.errors import IntegrityError, PackageError, RegistryError
 from modelport.package.archive import unpack
-from modelport.package.load import Package, verify_directory
+from modelport.package.load import SIGNATURE_FILE, Package, verify_directory
 from modelport.package.manifest import MANIFEST_FILE, Manifest
 
 __all__ = ["ArtifactStore", "Store", "local_path", "open_store"]
@@ -143,6 +145,7 @@ class ArtifactStore:
                 shutil.copytree(source, staged, symlinks=True)
             else:
                 unpack(source, staged)
+            _drop_signatures(staged)
 
         return self._admit(copy, origin=str(source)).manifest
 
@@ -241,6 +244,14 @@ def _check_source(source: Path) -> None:
             raise PackageError(f"{source} is not a modelport package: {MANIFEST_FILE} is missing")
     elif not source.is_file():
         raise PackageError(f"no package at {source}: no such directory or .mpk file")
+
+
+def _drop_signatures(staged: Path) -> None:
+    """An entry keeps what the digest covers: a package's ``signature.json`` is not part of
+    it (the registry keeps signatures in its database, by digest)."""
+    signatures = staged / SIGNATURE_FILE
+    if signatures.is_file() or signatures.is_symlink():
+        signatures.unlink()
 
 
 def _verify_copy(staged: Path, origin: str) -> Manifest:

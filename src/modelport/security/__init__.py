@@ -3,3 +3,22 @@
 Transport-neutral: the HTTP server (:mod:`modelport.server.auth`) reads credentials from
 headers and asks this package; nothing here knows about HTTP.
 """
+
+from modelport.security.api_keys import API_KEY_PREFIX, ApiKey, ApiKeyVerifier, new_api_key
+from modelport.security.principals import ANONYMOUS, Principal, check_scopes, read_scopes
+from modelport.security.rate_limit import RateLimiter
+from modelport.security.tokens import TokenVerifier, issue_token
+
+__all__ = [
+    "ANONYMOUS",
+    "API_KEY_PREFIX",
+    "ApiKey",
+    "ApiKeyVerifier",
+    "Principal",
+    "RateLimiter",
+    "TokenVerifier",
+    "check_scopes",
+    "issue_token",
+    "new_api_key",
+    "read_scopes",
+]

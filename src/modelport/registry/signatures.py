@@ -1,0 +1,121 @@
+"""Package signatures in the registry: kept by digest, checked on registration and load.
+
+Part of :class:`~modelport.registry.Registry`. Signing itself, the keyring of trusted
+public keys and the checks are :mod:`modelport.signing`; here is what the registry keeps
+(the ``package_signatures`` table) and when it insists (``require_signature``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from modelport.errors import SignatureError
+from modelport.registry.audit import default_actor
+from modelport.registry.records import ModelVersion
+from modelport.registry.refs import ModelRef
+from modelport.registry.schema import SignatureRow
+from modelport.registry.transactions import Transactions
+from modelport.signing import Keyring, Signature, check_signatures, require_trusted
+
+__all__ = ["PackageSignatures", "put_signatures", "signatures_of"]
+
+
+class PackageSignatures(Transactions):
+    """Signatures of registered packages (``resolve``: :class:`~modelport.registry.Registry`)."""
+
+    require_signature: bool
+    keyring: Keyring | None
+
+    def resolve(self, ref: str | ModelRef) -> ModelVersion:
+        raise NotImplementedError
+
+    def add_signature(
+        self, ref: str | ModelRef, signature: Signature, *, actor: str | None = None
+    ) -> ModelVersion:
+        """Keep ``signature`` for the package of the version ``ref`` names (replacing an
+        earlier one by the same key): a version can be signed after it was registered.
+
+        The signature must be over that version's digest; if its key is trusted here it
+        must verify (:class:`SignatureError` otherwise).
+        """
+        who = actor or default_actor()
+        version = self.resolve(ref)
+        subject = f"{version.name}:{version.version} (package {version.digest[:12]})"
+        if signature.digest != version.digest:
+            raise SignatureError(
+                f"the signature by key {signature.key_id} is over package "
+                f"{signature.digest[:12]}, not {subject}"
+            )
+        kept = check_signatures(version.digest, [signature], self.keyring, subject=subject)
+        self._write(lambda session: put_signatures(session, version.digest, kept, who))
+        return version
+
+    def _vouch(self, digest: str, carried: Sequence[Signature], subject: str) -> list[Signature]:
+        """The signatures over ``digest`` worth keeping; with ``require_signature``, one of
+        them must be a trusted key's valid signature."""
+        kept = check_signatures(digest, carried, self.keyring, subject=subject)
+        if self.require_signature:  # all carried: a refusal can say they sign other packages
+            require_trusted(digest, carried, self.keyring, subject=subject)
+        return kept
+
+    def signatures(self, ref: str | ModelRef) -> list[Signature]:
+        """The signatures kept for the package of the version ``ref`` names (unverified:
+        what a signature is worth depends on the keys each machine trusts)."""
+        version = self.resolve(ref)
+        with self._reading() as session:
+            return signatures_of(session, version.digest)
+
+    def _require_signed(self, version: ModelVersion) -> None:
+        """:class:`SignatureError` unless a trusted key's valid signature is kept for it."""
+        with self._reading() as session:
+            kept = signatures_of(session, version.digest)
+        subject = f"{version.name}:{version.version} (package {version.digest[:12]})"
+        require_trusted(version.digest, kept, self.keyring, subject=subject)
+
+
+def put_signatures(
+    session: Session, digest: str, signatures: Sequence[Signature], actor: str
+) -> None:
+    """Keep each signature over ``digest``, replacing the same key's earlier one."""
+    now = datetime.now(UTC)
+    for signature in signatures:
+        row = session.scalar(
+            select(SignatureRow).where(
+                SignatureRow.digest == digest, SignatureRow.key_id == signature.key_id
+            )
+        )
+        if row is None:
+            session.add(
+                SignatureRow(
+                    digest=digest,
+                    key_id=signature.key_id,
+                    signature=signature.encoded,
+                    added_at=now,
+                    added_by=actor,
+                )
+            )
+        elif row.signature != signature.encoded:
+            row.signature, row.added_at, row.added_by = signature.encoded, now, actor
+    session.flush()
+
+
+def signatures_of(session: Session, digest: str) -> list[Signature]:
+    """The signatures kept for ``digest``. A row that is not even well formed (altered in
+    the database) is kept as a signature that can never verify, so it is refused as one."""
+    rows = session.scalars(
+        select(SignatureRow).where(SignatureRow.digest == digest).order_by(SignatureRow.id)
+    )
+    signatures = []
+    for row in rows:
+        try:
+            signature = Signature.from_parts(
+                row.key_id, row.digest, row.signature, origin="registry signature"
+            )
+        except SignatureError:
+            signature = Signature(key_id=row.key_id, digest=row.digest, value=b"")
+        signatures.append(signature)
+    return signatures
