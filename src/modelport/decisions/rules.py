@@ -48,7 +48,10 @@ PROBA_PREFIX = "proba_"
 UNDECIDED = "undecided"  # the decision of a row whose score is not a finite number
 
 MAX_DECISION_LENGTH = 100
-_FORBIDDEN_IN_DECISION = re.compile(r"[,:\x00-\x1f\x7f]")
+# ',' and ':' are the compact syntax's separators; the rest is what code, shells and
+# templates are written with (``$(id)``, ``{{7*7}}``, ``%(x)s``, ``__import__('os')``): a
+# label that reaches a log viewer, a spreadsheet or a downstream template stays a label.
+_FORBIDDEN_IN_DECISION = re.compile(r"[,:\x00-\x1f\x7f(){}\[\]<>$`;|&\\'\"%=]")
 
 
 def format_number(value: float) -> str:
@@ -65,7 +68,10 @@ def _check_decision(value: str, what: str) -> str:
     if len(value) > MAX_DECISION_LENGTH:
         raise ValueError(f"{what} is longer than {MAX_DECISION_LENGTH} characters")
     if _FORBIDDEN_IN_DECISION.search(value):
-        raise ValueError(f"{what} {value!r} may not contain ',', ':' or control characters")
+        raise ValueError(
+            f"{what} {value!r} may not contain ',', ':', control characters or any of "
+            "( ) { } [ ] < > $ ` ; | & \\ ' \" % = (a decision is a plain label)"
+        )
     if value == UNDECIDED:
         raise ValueError(
             f"{what} may not be {UNDECIDED!r}: it is reserved for rows without a finite score"

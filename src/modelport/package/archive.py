@@ -70,7 +70,7 @@ def unpack(archive: Path, target: Path, *, max_bytes: int = MAX_UNPACKED_BYTES) 
     except (tarfile.TarError, EOFError, OSError) as exc:
         if isinstance(exc, FileExistsError):
             raise
-        raise UnsafeArchive(f"{archive} is not a readable package archive: {exc}") from None
+        raise _unreadable(archive, exc) from None
     return target
 
 
@@ -98,15 +98,25 @@ def read_members(
                 if len(found) == len(names):
                     break
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise UnsafeArchive(f"{archive} is not a readable package archive: {exc}") from None
+        raise _unreadable(archive, exc) from None
     return found
+
+
+def _unreadable(archive: Path, exc: BaseException) -> UnsafeArchive:
+    reason = " ".join(str(exc).split())[:200]  # tarfile's ReadError spans several lines
+    return UnsafeArchive(f"{archive} is not a readable package archive (a gzipped tar): {reason}")
 
 
 def unpack_to_temp(archive: Path) -> Path:
     """Unpack into a private temporary directory removed when the process exits."""
     parent = Path(tempfile.mkdtemp(prefix="modelport-"))
+    try:
+        unpacked = unpack(archive, parent / "package")
+    except BaseException:
+        shutil.rmtree(parent, ignore_errors=True)
+        raise
     atexit.register(shutil.rmtree, parent, True)
-    return unpack(archive, parent / "package")
+    return unpacked
 
 
 def _check_members(members: list[tarfile.TarInfo], max_bytes: int) -> None:

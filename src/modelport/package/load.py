@@ -138,6 +138,13 @@ def load_scorer(
             arena=arena,
         )
     declared = manifest.decisioning
+    if declared is not None:
+        try:  # checked at build; a manifest edited (and resealed) since must still fit
+            declared.check(task, manifest.classes)
+        except ValueError as exc:
+            raise IntegrityError(
+                f"package {package.path}: its decision rules do not fit the model: {exc}"
+            ) from None
     if declared is not None and not declared.is_empty:
         scorer.extras = partial(decide, decisioning=declared)
         scorer.decision_columns = partial(decide_columns, decisioning=declared)

@@ -27,26 +27,59 @@ MISSING_STRING = ""  # how a missing string value is fed to an ONNX graph
 
 # What a native (skops) package may ask to trust: the libraries the estimator is made of.
 # The list comes from the package, so it is checked against this policy, not believed.
+# A prefix alone is not a policy: ``numpy.lib.npyio.DataSource`` is a NumPy class whose
+# finalizer deletes the directory its (loaded) state names. So, beyond the prefix:
+#   - classes only, named where they are defined or re-exported by the library itself;
+#   - no class with a finalizer (``__del__`` runs whatever state skops restored);
+#   - nothing from test or testing modules;
+#   - NumPy: dtypes, scalar types, plain arrays and the random generators only;
+#   - SciPy: sparse matrices and arrays only (subclasses of ``scipy.sparse``'s base).
 _SAFE_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.sparse.")
 _SAFE_BUILTINS = frozenset(
     f"builtins.{name}" for name in ("dict", "list", "tuple", "set", "frozenset", "slice", "str")
 )
+_TEST_SEGMENTS = frozenset({"tests", "test", "testing", "_testing", "conftest"})
 
 
 def is_safe_native_type(name: str) -> bool:
     """Whether a type may be loaded from a native package (never functions or modules)."""
     if name in _SAFE_BUILTINS:
         return True
-    if not name.startswith(_SAFE_TYPE_PREFIXES):
+    if not isinstance(name, str) or not name.startswith(_SAFE_TYPE_PREFIXES):
         return False
+    module_name, _, attribute = name.rpartition(".")
+    segments = module_name.split(".")
+    if any(s in _TEST_SEGMENTS or s.startswith("test_") for s in segments):
+        return False
+    if not all(s.isidentifier() for s in [*segments, attribute]):
+        return False  # "hook-numpy" and the like: not modules an estimator is made of
     # Classes only: a function (a FunctionTransformer's ``func``, a numpy ufunc) is how
     # code would ride in. Importing these libraries' own modules to look is harmless.
-    module_name, _, attribute = name.rpartition(".")
     try:
         found = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError, ValueError):
         return False
-    return isinstance(found, type)
+    if not isinstance(found, type):
+        return False
+    if any("__del__" in vars(base) for base in found.__mro__ if base is not object):
+        return False
+    if name.startswith("numpy."):
+        return _is_numpy_data_type(found)
+    if name.startswith("scipy.sparse."):
+        from scipy.sparse._base import _spbase
+
+        return issubclass(found, _spbase)
+    return True
+
+
+def _is_numpy_data_type(found: type) -> bool:
+    """Dtypes, scalars, ``ndarray`` itself and the random generators: data, not I/O."""
+    if found is np.ndarray or issubclass(found, np.dtype | np.generic):
+        return True
+    random = np.random
+    return found in (random.RandomState, random.Generator, random.SeedSequence) or issubclass(
+        found, random.BitGenerator
+    )
 
 
 class InputSteps(Protocol):

@@ -7,7 +7,10 @@ outputs of a glob input, ``{stem}`` (the matched file's name without its suffix)
 
 Templates come from files people edit, so they are parsed, never evaluated: no attribute
 or index access (``{date.__class__}``, ``{date[0]}``), no conversions (``!r``), no nested
-fields; anything else is refused when the schedule is loaded, naming the template.
+fields; anything else is refused when the schedule is loaded, naming the template. A date
+format cannot climb directories (``{date:%Y/../..}``), and a value filled in (``{job}``,
+``{stem}``: the name of a file that arrived) must be one plain path segment: a file named
+``...csv`` (stem ``..``) cannot send its scores out of the output directory.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ def check_template(template: str, allowed: Collection[str] = PLACEHOLDERS) -> se
             raise ValueError(f"{template!r}: {shown}: conversions (!r, !s, !a) are not allowed")
         if "{" in (spec or "") or "}" in (spec or ""):
             raise ValueError(f"{template!r}: {shown}: a format spec cannot hold placeholders")
+        if ".." in (spec or "") or "\\" in (spec or "") or "\x00" in (spec or ""):
+            raise ValueError(f"{template!r}: {shown}: a date format cannot hold '..' or '\\'")
         if spec and name != "date":
             raise ValueError(f"{template!r}: {shown}: only {{date}} takes a format (e.g. %Y-%m-%d)")
         used.add(name)
@@ -72,7 +77,17 @@ def render_template(template: str, date: datetime, values: Mapping[str, str]) ->
         if name == "date":
             out.append(date.strftime(spec or DATE_DEFAULT_FORMAT))
         elif name in values:
-            out.append(values[name])
+            out.append(_segment(template, name, values[name]))
         else:
             raise ValueError(f"{template!r}: no value for {{{name}}} here")
     return "".join(out)
+
+
+def _segment(template: str, name: str, value: str) -> str:
+    """``value`` if it is one plain path segment, else ``ValueError`` naming the template."""
+    if value in ("", ".", "..") or any(c in value for c in "/\\\x00"):
+        raise ValueError(
+            f"{template!r}: {{{name}}} would be {value[:60]!r}, which is not one plain path "
+            "segment (no '/', '\\', NUL, '.' or '..')"
+        )
+    return value
