@@ -11,7 +11,8 @@ for the peers. Then, one system at a time: install it into its own venv under
 payload (status 200, one probability per record, agreement with scikit-learn), and drive it
 with wrk (installed with apt-get when missing) at 1, 16 and 64 connections with
 single-record and 32-record requests, sampling the RSS of its whole process tree. For
-modelport, a last 16-connection run moves the production alias to version 2 and back.
+modelport, a last 16-connection run moves the production alias to version 2 and back; then
+paired rounds measure what metrics and authentication (JWT, API keys) cost.
 
 Systems: modelport (1 and 2 workers), the bare ASGI limit app (1 and 2 workers), Flask +
 joblib (gunicorn), MLflow (``mlflow models serve``), MLServer (scikit-learn runtime),
@@ -44,6 +45,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 import modelport as mp
 from modelport.datasets import LOAN_FEATURES, loan_applications, loan_pipeline
+from modelport.security import issue_token
 from online_peers import wrk
 from online_peers.machine import machine
 from online_peers.paired import SERVER_CPU, Paired, compare, pinned
@@ -60,7 +62,9 @@ HOT_SWAP_CONNECTIONS = 16
 WARMUP_CONNECTIONS = 16
 VERSION_HEADER = "x-model-version"
 METRICS_ON = "metrics on"
-METRICS_PLAN = (6, 4, 2.5)  # metrics cost: server pairs, ABBA rounds per pair, seconds per run
+JWT_AUTH, API_KEY_AUTH, NO_AUTH = "JWT auth", "API-key auth", "no auth"
+JWT_SECRET = "benchmark-secret-0123456789-0123456789-0123456789"
+PAIRED_PLAN = (6, 4, 2.5)  # paired costs: server pairs, ABBA rounds per pair, seconds per run
 
 
 def parse_args() -> argparse.Namespace:
@@ -274,21 +278,62 @@ def metrics_cost(
 
     See :mod:`online_peers.paired` for why a cost of a few percent needs paired rounds.
     """
-    pairs, rounds, seconds = (2, 2, 2.0) if args.quick else METRICS_PLAN
+    settings = {METRICS_ON: {}, "metrics off": {"MODELPORT_METRICS": "false"}}
+    comparisons = [(METRICS_ON, "metrics off"), (METRICS_ON, METRICS_ON)]
+    return paired_cost("metrics", ctx, procs, wrk_bin, body, args, settings, comparisons)
+
+
+def auth_cost(
+    ctx: Context, procs: Processes, wrk_bin: str, body: bytes, args: argparse.Namespace
+) -> list[Paired]:
+    """modelport with JWT and with API-key authentication against authentication off.
+
+    Every request carries the credential (the server without authentication ignores it),
+    so both servers of a pair get the same bytes; the token is reused, as real clients do.
+    """
+    made = modelport_cli(ctx, "keys", "create", "bench", "--scope", f"predict:{NAME}")
+    if made.returncode != 0:
+        raise RuntimeError(f"modelport keys create failed: {made.stderr or made.stdout}")
+    api_key = made.stdout.strip()
+    token = issue_token("bench", [f"predict:{NAME}"], expires_in=3600, secret=JWT_SECRET)
+    jwt_on = {"MODELPORT_AUTH": "jwt", "MODELPORT_JWT_SECRET": JWT_SECRET}
+    results = []
+    for setting, env, credential in (
+        (JWT_AUTH, jwt_on, token),
+        (API_KEY_AUTH, {"MODELPORT_AUTH": "apikey"}, api_key),
+    ):
+        settings: dict[str, dict[str, str]] = {setting: env, NO_AUTH: {}}
+        headers = {"Authorization": f"Bearer {credential}"}
+        results += paired_cost(
+            "auth", ctx, procs, wrk_bin, body, args, settings, [(setting, NO_AUTH)], headers
+        )
+    return results
+
+
+def paired_cost(
+    what: str,
+    ctx: Context,
+    procs: Processes,
+    wrk_bin: str,
+    body: bytes,
+    args: argparse.Namespace,
+    settings: dict[str, dict[str, str]],
+    comparisons: list[tuple[str, str]],
+    headers: dict[str, str] | None = None,
+) -> list[Paired]:
+    """Paired rounds of modelport servers differing only in ``settings`` (name -> env)."""
+    pairs, rounds, seconds = (2, 2, 2.0) if args.quick else PAIRED_PLAN
     print(
-        f"\n== metrics cost: {pairs} server pairs x {rounds} rounds of {seconds:g} s, "
-        "then the same for the control",
+        f"\n== {what} cost: {pairs} server pairs x {rounds} rounds of {seconds:g} s "
+        f"for each of {len(comparisons)} comparisons",
         flush=True,
     )
-    script = wrk.write_script(ctx.run_dir / "wrk" / "metrics.lua", body)
+    script = wrk.write_script(ctx.run_dir / "wrk" / f"{what}.lua", body, headers=headers)
 
     def start(setting: str, name: str, port: int) -> Server:
         command = [str(ctx.main_bin / "modelport"), "serve", "--port", str(port)]
-        env = {
-            "MODELPORT_HOME": str(ctx.modelport_home),
-            "MODELPORT_METRICS": "true" if setting == METRICS_ON else "false",
-        }
-        log = ctx.run_dir / "logs" / f"metrics-{name}-{port}.log"
+        env = {"MODELPORT_HOME": str(ctx.modelport_home), **settings[setting]}
+        log = ctx.run_dir / "logs" / f"{what}-{name}-{port}.log"
         server = procs.start(
             name, pinned(command, SERVER_CPU), log, environment(ctx.main_bin, env), None
         )
@@ -299,8 +344,8 @@ def metrics_cost(
         return f"http://127.0.0.1:{port}/v1/models/{NAME}/predict"
 
     return [
-        compare(start, procs, wrk_bin, url_of, script, settings, pairs, rounds, seconds)
-        for settings in ((METRICS_ON, "metrics off"), (METRICS_ON, METRICS_ON))
+        compare(start, procs, wrk_bin, url_of, script, pair, pairs, rounds, seconds)
+        for pair in comparisons
     ]
 
 
@@ -346,6 +391,7 @@ def main() -> None:
     procs = Processes()
     outcomes: list[Outcome] = []
     cost: list[Paired] = []
+    auth: list[Paired] = []
     try:
         wrk_bin = wrk.ensure_wrk()
         print("preparing the model ...", flush=True)
@@ -363,6 +409,7 @@ def main() -> None:
         if "modelport" in args.groups:
             single = encode("records", payloads[0], v2_datatypes(payloads[-1].records))
             cost = metrics_cost(ctx, procs, wrk_bin, single, args)
+            auth = auth_cost(ctx, procs, wrk_bin, single, args)
     finally:
         procs.stop_all()
     text = render(
@@ -371,6 +418,7 @@ def main() -> None:
         CONNECTIONS,
         machine_header(args, wrk_bin, (time.monotonic() - started) / 60),
         cost,
+        auth,
     )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)

@@ -47,6 +47,17 @@ def _metrics_cost(cost: list[Paired]) -> list[str]:
     return render_paired("Cost of metrics", intro, cost)
 
 
+def _auth_cost(cost: list[Paired]) -> list[str]:
+    intro = (
+        "modelport, 1 worker, single record, 16 connections, measured like the cost of "
+        "metrics: servers with `MODELPORT_AUTH=jwt` (HS256; the client reuses its token) or "
+        "`MODELPORT_AUTH=apikey` against servers with authentication off. Every request "
+        "carries `Authorization: Bearer ...` to both servers of a pair; the server without "
+        "authentication ignores it. The metrics control row above is the noise floor."
+    )
+    return render_paired("Cost of authentication", intro, cost)
+
+
 def _num(value: float, digits: int = 0) -> str:
     if value is None or math.isnan(value):
         return "-"
@@ -195,6 +206,7 @@ def render(
     connections: list[int],
     header: list[str],
     cost: list[Paired] | None = None,
+    auth: list[Paired] | None = None,
 ) -> str:
     lines = [*header, "", "## Systems", ""]
     lines += [
@@ -221,6 +233,8 @@ def render(
     lines += ["", *_hot_swap(outcomes)]
     if cost:
         lines += _metrics_cost(cost)
+    if auth:
+        lines += _auth_cost(auth)
     lines += ["## Targets", ""]
     lines += _targets(outcomes)
     if cost:
@@ -228,5 +242,10 @@ def render(
         lines.append(
             f"| metrics on / off (throughput kept; median of {len(cost[0].ratios)} paired "
             f"rounds) | {ratio:.3f} | >= 0.95 | {_verdict(ratio >= 0.95)} |"
+        )
+    for paired in auth or []:
+        lines.append(
+            f"| {paired.a} / {paired.b} (throughput kept; median of {len(paired.ratios)} "
+            f"paired rounds) | {paired.ratio:.3f} | >= 0.95 | {_verdict(paired.ratio >= 0.95)} |"
         )
     return "\n".join(lines) + "\n"

@@ -80,14 +80,21 @@ def version(wrk: str) -> str:
     return (done.stdout or done.stderr).splitlines()[0].split(" [")[0]
 
 
-def write_script(path: Path, body: bytes, count_header: str | None = None) -> Path:
-    """A Lua script POSTing ``body`` (kept beside it); optionally counting a header."""
+def write_script(
+    path: Path,
+    body: bytes,
+    count_header: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Path:
+    """A Lua script POSTing ``body`` (kept beside it) with ``headers``; optionally counting
+    a response header."""
     path.parent.mkdir(parents=True, exist_ok=True)
     body_file = path.with_suffix(".json")
     body_file.write_bytes(body)
     lines = [
         'wrk.method = "POST"',
         'wrk.headers["Content-Type"] = "application/json"',
+        *(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in (headers or {}).items()),
         f"local file = assert(io.open({json.dumps(str(body_file))}, 'rb'))",
         'wrk.body = file:read("*a")',
         "file:close()",

@@ -39,7 +39,7 @@ def test_serve_options() -> None:
     app.command("other")(lambda: None)
     result = CliRunner().invoke(app, ["serve", "--help"])
     assert result.exit_code == 0
-    for option in ("--host", "--port", "--workers", "--reload-seconds"):
+    for option in ("--host", "--port", "--workers", "--reload-seconds", "--insecure"):
         assert option in result.output
 
 

@@ -93,29 +93,44 @@ class ApiKeyVerifier:
         self.ttl = ttl
         self._clock = clock
         self._known: OrderedDict[str, tuple[ApiKey | None, float]] = OrderedDict()
+        # keys that verified, with when their record was read: no hash per request
+        self._principals: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     def cached(self, key: str) -> Principal | None:
         """The principal if the key's record is remembered and fresh; ``None``: call
         :meth:`verify` (it may query the database, so off the event loop)."""
+        hit = self._principals.get(key)  # the common case: a client reusing its key
+        now = self._clock()
+        if hit is not None and now - hit[1] <= self.ttl:
+            principal = hit[0]
+            if principal.expires_at is None or principal.expires_at > time.time():
+                return principal
         parts = split_api_key(key)
         if parts is None:
             raise Unauthenticated("the API key is malformed")
         found = self._known.get(parts[0])
-        if found is None or self._clock() - found[1] > self.ttl:
+        if found is None or now - found[1] > self.ttl:
             return None
-        return _check(found[0], parts[1])
+        return self._accept(key, found, parts[1])
 
     def verify(self, key: str) -> Principal:
         parts = split_api_key(key)
         if parts is None:
             raise Unauthenticated("the API key is malformed")
         key_id, secret = parts
-        record = self._lookup(key_id)
-        self._known[key_id] = (record, self._clock())  # unknown ids too: no database flood
+        found = (self._lookup(key_id), self._clock())
+        self._known[key_id] = found  # unknown ids too: no database flood
         self._known.move_to_end(key_id)
         if len(self._known) > _REMEMBERED:
             self._known.popitem(last=False)
-        return _check(record, secret)
+        return self._accept(key, found, secret)
+
+    def _accept(self, key: str, found: tuple[ApiKey | None, float], secret: str) -> Principal:
+        principal = _check(found[0], secret)
+        self._principals[key] = (principal, found[1])
+        if len(self._principals) > _REMEMBERED:
+            self._principals.popitem(last=False)
+        return principal
 
 
 def _check(record: ApiKey | None, secret: str) -> Principal:
