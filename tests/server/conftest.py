@@ -119,7 +119,11 @@ def refusal(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
     body = response.json()
-    assert set(body) == {"success", "code", "message", "errors"}
+    fields = {"success", "code", "message", "errors"}
+    if status >= 500:  # the server's trouble: the answer quotes the request id to report
+        fields.add("request_id")
+        assert body["request_id"] == response.headers["x-request-id"]
+    assert set(body) == fields
     assert body["success"] is False
     assert body["code"] == code
     assert body["message"]

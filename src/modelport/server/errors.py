@@ -46,6 +46,7 @@ from modelport.errors import (
     RequestTimeout,
     Unauthenticated,
 )
+from modelport.server.context import REQUEST_ID
 
 __all__ = [
     "ERROR_CODE_KEY",
@@ -191,7 +192,10 @@ def modelport_refusal(error: ModelportError, headers: Mapping[str, str] | None =
         extra["connection"] = "close"
     if isinstance(error, PayloadTooLarge):
         extra["connection"] = "close"  # the rest of the body is never read
-    return refusal(status, error.code, message, error.errors, extra)
+    answer = refusal(status, error.code, message, error.errors, extra)
+    if status >= 500:  # the id to quote to the operator: the log line above carries it too
+        answer.envelope["request_id"] = REQUEST_ID.get()
+    return answer
 
 
 def http_refusal(error: HttpError) -> Refusal:
