@@ -158,8 +158,13 @@ def test_open_refuses_an_unsigned_version_until_it_is_signed(
     assert caught.value.message.startswith(
         f"{MODEL}:1 (package {version.digest[:12]}) is refused: unsigned"
     )
-    strict.add_signature(f"{MODEL}:1", sign_digest(signer.private_key, version.digest))
+    strict.add_signature(
+        f"{MODEL}:1", sign_digest(signer.private_key, version.digest), actor="release-manager"
+    )
     assert strict.open(MODEL).digest == version.digest
+    signed = strict.history(MODEL)[0]  # the audit trail says who vouched for it, and when
+    assert (signed.action, signed.actor, signed.version) == ("sign", "release-manager", 1)
+    assert signed.detail["key_id"] == signer.key_id
 
 
 def test_open_refuses_signature_rows_altered_in_the_database(

@@ -41,6 +41,7 @@ class Action(StrEnum):
     ROLLBACK = "rollback"
     DELETE = "delete"
     POLICY = "policy"
+    SIGN = "sign"  # a signature added to a registered version
 
 
 class Outcome(StrEnum):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from modelport.errors import SignatureError
-from modelport.registry.audit import default_actor
+from modelport.registry.audit import Action, default_actor, record_event
 from modelport.registry.records import ModelVersion
 from modelport.registry.refs import ModelRef
 from modelport.registry.schema import SignatureRow
@@ -51,7 +51,19 @@ class PackageSignatures(Transactions):
                 f"{signature.digest[:12]}, not {subject}"
             )
         kept = check_signatures(version.digest, [signature], self.keyring, subject=subject)
-        self._write(lambda session: put_signatures(session, version.digest, kept, who))
+
+        def keep(session: Session) -> None:
+            put_signatures(session, version.digest, kept, who)
+            record_event(
+                session,
+                actor=who,
+                action=Action.SIGN,
+                model=version.name,
+                version=version.version,
+                detail={"key_id": signature.key_id, "digest": version.digest},
+            )
+
+        self._write(keep)
         return version
 
     def _vouch(self, digest: str, carried: Sequence[Signature], subject: str) -> list[Signature]:
