@@ -255,7 +255,15 @@ def _as_array(values: Any, n_rows: int) -> np.ndarray:
             values = values.to_numpy(zero_copy_only=False)  # pyarrow arrays
         except TypeError:
             values = values.to_numpy()  # pandas series
-    array = np.asarray(values)
+    if isinstance(values, list | tuple):
+        # One Python object per row, as sent: np.asarray would coerce mixed values
+        # ([1.5, True] to floats, [1, "a"] to text), flatten a column of equal-length
+        # lists into more rows, and raise on ragged ones.
+        array = np.empty(len(values), dtype=object)
+        for index, item in enumerate(values):
+            array[index] = item
+    else:
+        array = np.asarray(values)
     if array.shape != (n_rows,):
         array = array.reshape(-1)
     if array.dtype.kind in "USM":  # fixed-width text or datetimes: handle as Python objects

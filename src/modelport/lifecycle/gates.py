@@ -103,6 +103,16 @@ class GatePolicy(BaseModel):
     target: str | None = None
     allow_breaking: bool = False
 
+    @field_validator("tolerance")
+    @classmethod
+    def _finite_tolerance(cls, value: float) -> float:
+        # InvalidInput rather than ValueError: pydantic lets it through unwrapped, so every
+        # door refuses it as the caller's mistake (HTTP 422), and an infinite tolerance never
+        # reaches the audit trail (PostgreSQL's JSON has no Infinity: a 503 before this)
+        if not math.isfinite(value):
+            raise InvalidInput(f"the tolerance must be a finite number, not {value}")
+        return value
+
     @property
     def needs_test_data(self) -> bool:
         return bool(self.requirements) or self.no_worse_than_current

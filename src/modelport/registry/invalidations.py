@@ -9,6 +9,7 @@ the poll interval instead of after the sources' TTL.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -71,6 +72,8 @@ def _check(source: str | None, entity: dict[str, Any] | None) -> None:
             raise InvalidInput(f"{str(key)[:70]!r} is not an entity key column name")
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             raise InvalidInput(f"entity key {key}: give a string or a number, not {value!r:.70}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidInput(f"entity key {key}: give a finite number, not {value}")
 
 
 def _snapshot(row: CacheInvalidationRow) -> CacheInvalidation:

@@ -206,6 +206,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             "/metrics",
             tags=["operations"],
             summary="Prometheus metrics (the metrics or admin scope)",
+            response_class=Response,
+            responses={200: {"content": {CONTENT_TYPE: {"schema": {"type": "string"}}}}},
         )
         async def prometheus(request: Request) -> Response:
             principal = principal_of(request.scope)
