@@ -40,13 +40,10 @@ seconds; the file stays well under two minutes on two cores, server starts inclu
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -56,22 +53,8 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, StopReason, events, from_schema
 
+import live_server as helpers
 
-def _server_helpers() -> Any:
-    """``tests/server/conftest.py`` (registry factory, server start/stop), loaded once under
-    a name of its own: pytest only hands its fixtures to ``tests/server``."""
-    name = "modelport_tests_server_conftest"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "server" / "conftest.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-helpers = _server_helpers()
 # The shared fixtures, by name: a registry holding the loan model (v1, v2) on each backend.
 registry_factory = helpers.registry_factory
 second_package_path = helpers.second_package_path

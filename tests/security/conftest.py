@@ -1,12 +1,9 @@
 """Fixtures of the security suite: the loan package as an ``.mpk``, a native (skops)
-package, and the live-server helpers of ``tests/server`` (loaded under their own name so
-that no ``from conftest import`` is ambiguous between suites)."""
+package, and the live-server helpers (:mod:`live_server`)."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -14,28 +11,16 @@ import pandas as pd
 import pytest
 from sklearn.neighbors import KNeighborsClassifier
 
+import live_server
 import modelport as mp
 from modelport.datasets import LOAN_FEATURES, loan_pipeline
 from modelport.package import pack
 
 
-def _server_helpers() -> ModuleType:
-    name = "_security_server_helpers"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[1] / "server" / "conftest.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="session")
 def server_helpers() -> ModuleType:
-    """``start_server``, ``stop_server``, ``refusal``, ``Deployment`` of tests/server."""
-    return _server_helpers()
+    """``start_server``, ``stop_server``, ``refusal``, ``Deployment``: :mod:`live_server`."""
+    return live_server
 
 
 @pytest.fixture(scope="session")

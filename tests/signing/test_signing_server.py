@@ -6,38 +6,19 @@ Runs on SQLite and PostgreSQL (``database_url``)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
 from signing_helpers import MODEL, Signer, altered_base64, copy_package, run_sql
 
+import live_server as server_helpers
 from modelport.registry import Registry
 from modelport.settings import Settings
 from modelport.signing import Keyring, sign_package
 
-
-def _server_helpers() -> ModuleType:
-    """tests/server/conftest.py (start_server, reference_records, ...), loaded under its
-    own name: ``import conftest`` would find whichever conftest is first on sys.path."""
-    name = "server_conftest_for_signing"
-    if name not in sys.modules:
-        path = Path(__file__).parents[1] / "server" / "conftest.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        if spec is None or spec.loader is None:
-            raise ImportError(path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-server_helpers = _server_helpers()
 GENERIC = "this model version cannot be served right now; the server log says why"
 
 

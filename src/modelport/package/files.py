@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_directory", "sha256_file"]
+__all__ = ["atomic_directory", "sha256_file", "write_file_atomically"]
 
 _CHUNK = 1 << 20
 
@@ -63,3 +63,20 @@ def atomic_directory(target: Path, *, replace: bool = False) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
+
+
+def write_file_atomically(target: Path, data: bytes, mode: int = 0o644) -> Path:
+    """Write ``data`` to ``target`` through a temporary file beside it and a rename: readers
+    see the old file or the new one, never half of one."""
+    fd, scratch = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(scratch, mode)
+        os.replace(scratch, target)
+    except BaseException:
+        Path(scratch).unlink(missing_ok=True)
+        raise
+    return target

@@ -15,15 +15,14 @@ without restarting anything.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from modelport.errors import SignatureError
+from modelport.package.files import write_file_atomically
 from modelport.signing.keys import (
     KEY_ID_PATTERN,
     PUBLIC_SUFFIX,
@@ -102,7 +101,7 @@ class Keyring:
                 )
         target = self.directory / f"{chosen}{PUBLIC_SUFFIX}"
         self.directory.mkdir(parents=True, exist_ok=True)
-        _write_atomically(target, public_key_pem(public_key))
+        write_file_atomically(target, public_key_pem(public_key))
         return TrustedKey(chosen, kid, target, public_key)
 
     def distrust(self, name_or_key_id: str) -> TrustedKey:
@@ -117,17 +116,3 @@ class Keyring:
             f"no trusted key is named or has the id {name_or_key_id[:70]!r} "
             f"(trusted: {', '.join(f'{k.name} ({k.key_id})' for k in keys) or 'none'})"
         )
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    fd, scratch = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(scratch, 0o644)
-        os.replace(scratch, target)
-    except BaseException:
-        Path(scratch).unlink(missing_ok=True)
-        raise

@@ -11,7 +11,6 @@ what it is. Signing replaces the entry of the same key and writes the file atomi
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from modelport.errors import SignatureError
 from modelport.package.archive import pack, read_members, unpack
+from modelport.package.files import write_file_atomically
 from modelport.package.load import SIGNATURE_FILE, verify_directory
 from modelport.package.manifest import MANIFEST_FILE
 from modelport.signing.signatures import Signature, sign_digest
@@ -74,18 +74,7 @@ def write_signature_file(directory: Path, signatures: list[Signature]) -> Path:
     target = Path(directory) / SIGNATURE_FILE
     body = {"signatures": [s.to_dict() for s in signatures]}
     text = json.dumps(body, indent=2, sort_keys=False) + "\n"
-    fd, scratch = tempfile.mkstemp(prefix=f".{SIGNATURE_FILE}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(scratch, 0o644)
-        os.replace(scratch, target)
-    except BaseException:
-        Path(scratch).unlink(missing_ok=True)
-        raise
-    return target
+    return write_file_atomically(target, text.encode("utf-8"))
 
 
 def sign_package(path: Path, private_key: Ed25519PrivateKey) -> Signature:
