@@ -19,7 +19,7 @@ from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
 import modelport as mp
-from conftest import Deployment, LiveServer, start_server, stop_server
+from conftest import Deployment, LiveServer, refusal, start_server, stop_server
 from customer_training import train_customer_pipeline
 from databases import PostgresServer
 from modelport.cli.main import app as cli
@@ -219,6 +219,41 @@ def test_a_slow_source_times_out_with_a_503(
         postgres.drop(url)
     assert answer.status_code == 503 and answer.json()["code"] == "feature_source_unavailable"
     assert elapsed < 2.5
+
+
+def test_a_request_past_the_servers_time_limit_is_a_503_and_the_server_goes_on(
+    tmp_path: Path, package_path: Path, postgres: PostgresServer
+) -> None:
+    """The source would answer within its own timeout (10 s), but the request's limit
+    (MODELPORT_REQUEST_TIMEOUT_SECONDS=1) comes first."""
+    url = postgres.create()
+    slow = {
+        "customers": {
+            "url": url,
+            "keys": ["customer_id"],
+            "query": "SELECT pg_sleep(4), '1980-01-01' AS date_of_birth, 10.0 AS account_balance,"
+            " 'NY' AS state WHERE CAST(:customer_id AS INTEGER) > 0",
+            "timeout_seconds": 10,
+        }
+    }
+    live = _serve(tmp_path, package_path, slow, {"MODELPORT_REQUEST_TIMEOUT_SECONDS": "1"})
+    request = {
+        "model": MODEL,
+        "entity": {"customer_id": 3},
+        "inputs": {"loan_amount": 900, "purpose": "car"},
+    }
+    try:
+        began = time.monotonic()
+        answer = httpx.post(f"{live.url}/v1/score", json=request, timeout=10)
+        elapsed = time.monotonic() - began
+        alive = httpx.get(f"{live.url}/healthz", timeout=5).status_code
+    finally:
+        stop_server(live)
+        postgres.drop(url)
+    body = refusal(answer, 503, "request_timeout")
+    assert "try again" in body["message"]
+    assert elapsed < 3.5  # the limit (1 s) plus at most one sweep, not the source's 4 s
+    assert alive == 200
 
 
 def test_a_sourced_value_outside_the_contract_is_refused_naming_its_source(

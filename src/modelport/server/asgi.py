@@ -23,6 +23,7 @@ from modelport.errors import (
     PayloadTooLarge,
     RequestTimeout,
 )
+from modelport.server.deadlines import Deadlines
 from modelport.server.errors import (
     ERROR_CODE_KEY,
     HttpError,
@@ -73,28 +74,24 @@ class JsonEndpoint(ABC):
 
     def __init__(self, limits: RequestLimits) -> None:
         self.limits = limits
+        self.deadlines = Deadlines(limits.timeout)
         self.keep_scored = False  # the prediction log is on: leave what was scored on the scope
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         reading = True
+        task = self.deadlines.enter()
         try:
-            # asyncio's own timeout: the cheapest on the hot path (the server runs asyncio)
-            async with asyncio.timeout(self.limits.timeout):
-                check_method_and_media_type(scope)
-                body = await read_body(scope, receive, self.limits.max_body_bytes)
-                if body is None:
-                    return  # the client went away
-                reading = False
-                answer, model = await self.answer(scope, body)
-        except TimeoutError:
-            limit = f"{self.limits.timeout:g} s"
-            error = RequestTimeout(
-                f"the request body did not arrive within {limit}"
-                if reading
-                else f"the answer took longer than {limit}",
-                reading=reading,
-            )
-            await refuse(scope, send, modelport_refusal(error))
+            check_method_and_media_type(scope)
+            body = await read_body(scope, receive, self.limits.max_body_bytes)
+            if body is None:
+                return  # the client went away
+            reading = False
+            answer, model = await self.answer(scope, body)
+        except asyncio.CancelledError:
+            if not self.deadlines.expired(task):
+                raise  # the client went away, or the server is stopping
+            task.uncancel()  # type: ignore[union-attr]  # expired() implies a task
+            await refuse(scope, send, modelport_refusal(self._timeout(reading)))
             return
         except Exception as exc:
             refusal = refusal_for(exc, scope.get(MODEL_KEY))
@@ -102,7 +99,15 @@ class JsonEndpoint(ABC):
                 raise
             await refuse(scope, send, refusal)
             return
+        finally:
+            self.deadlines.leave(task)
         await send_json(send, answer, model)
+
+    def _timeout(self, reading: bool) -> RequestTimeout:
+        limit = f"{self.limits.timeout:g} s"
+        if reading:
+            return RequestTimeout(f"the request body did not arrive within {limit}", reading=True)
+        return RequestTimeout(f"the answer took longer than {limit}")
 
     @abstractmethod
     async def answer(self, scope: Scope, body: bytes) -> tuple[dict[str, Any], LoadedModel]:
