@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from anyio import to_thread
 from fastapi import FastAPI, Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from modelport.errors import Forbidden
 from modelport.orchestrate import (
@@ -35,8 +35,9 @@ from modelport.orchestrate import (
     load_bindings,
 )
 from modelport.predlog import PredictionLogSettings, open_prediction_log
+from modelport.security.principals import ANONYMOUS
 from modelport.server.asgi import ENDPOINT_KEY, RequestLimits
-from modelport.server.auth import Authenticator, AuthMiddleware, principal_of
+from modelport.server.auth import PRINCIPAL_KEY, Authenticator, AuthMiddleware, principal_of
 from modelport.server.context import RequestContextMiddleware, RequestObserver
 from modelport.server.errors import install_error_handlers
 from modelport.server.limits import BodyLimitMiddleware
@@ -104,12 +105,19 @@ class ModelportApp:
     ) -> None:
         self.api = api
         self.service = api.service
-        # request context outermost: a refusal at the door has a request id and is logged
-        self._predict = RequestContextMiddleware(AuthMiddleware(predict, authenticator), observers)
-        self._score = RequestContextMiddleware(AuthMiddleware(score, authenticator), observers)
+        # request context outermost: a refusal at the door has a request id and is logged;
+        # with nothing to check at the door, the hot path does not pass through it
+        self._open = not (authenticator.enabled or authenticator.limiter is not None)
+        guarded: tuple[ASGIApp, ASGIApp] = (predict, score)
+        if not self._open:
+            guarded = (AuthMiddleware(predict, authenticator), AuthMiddleware(score, authenticator))
+        self._predict = RequestContextMiddleware(guarded[0], observers)
+        self._score = RequestContextMiddleware(guarded[1], observers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            if self._open:  # authentication off: everyone is the anonymous principal
+                scope[PRINCIPAL_KEY] = ANONYMOUS
             route = match_predict(scope["path"])
             if route is not None:
                 scope[ROUTE_KEY] = route
