@@ -14,7 +14,6 @@ import typer
 
 from modelport.cli.output import err_console, fail_on_errors
 from modelport.schedule.durations import parse_duration
-from modelport.security.tokens import issue_token
 from modelport.settings import Settings
 
 __all__ = ["app"]
@@ -45,6 +44,8 @@ def create(
     key_id: Annotated[str | None, typer.Option("--kid", help="The key id header (JWKS).")] = None,
 ) -> None:
     """Print a signed token for SUBJECT with the given scopes."""
+    from modelport.security.tokens import issue_token  # PyJWT: only for this command
+
     try:
         seconds = parse_duration(expires)
     except ValueError as exc:

@@ -26,13 +26,13 @@ from modelport.errors import Forbidden, RateLimited, Unauthenticated
 from modelport.security.api_keys import API_KEY_PREFIX, ApiKeyVerifier
 from modelport.security.principals import ANONYMOUS, Principal
 from modelport.security.rate_limit import RateLimiter
-from modelport.security.tokens import TokenVerifier
 from modelport.server.asgi import refuse
 from modelport.server.errors import modelport_refusal
 from modelport.settings import Settings
 
 if TYPE_CHECKING:
     from modelport.registry import Registry
+    from modelport.security.tokens import TokenVerifier
 
 __all__ = [
     "PRINCIPAL_KEY",
@@ -64,7 +64,11 @@ class Authenticator:
     @classmethod
     def from_settings(cls, settings: Settings, registry: Registry) -> Authenticator:
         methods = settings.auth_methods
-        tokens = TokenVerifier.from_settings(settings) if "jwt" in methods else None
+        tokens = None
+        if "jwt" in methods:
+            from modelport.security.tokens import TokenVerifier
+
+            tokens = TokenVerifier.from_settings(settings)
         keys = ApiKeyVerifier(registry.find_api_key) if "apikey" in methods else None
         limiter = None
         if settings.rate_limit_per_second > 0:
@@ -143,7 +147,9 @@ def principal_of(scope: Scope) -> Principal | None:
 def require_predict(scope: Scope, model: str) -> None:
     """403 unless the principal may score with ``model`` (checked before the model is
     looked up, so a refusal says nothing about whether it exists)."""
-    principal = principal_of(scope)
+    principal: Principal | None = scope.get(PRINCIPAL_KEY)
+    if principal is ANONYMOUS:  # authentication off: the hot path's common case
+        return
     if principal is None or not principal.may_predict(model):
         raise Forbidden(
             f"these credentials may not use model {model[:64]!r}: "
