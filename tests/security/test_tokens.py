@@ -151,3 +151,21 @@ def test_issued_tokens_name_only_modelport_scopes() -> None:
         issue_token("a", ["predict:Bad Name"], expires_in=60, secret=SECRET)
     with pytest.raises(InvalidName, match="at least one"):
         issue_token("a", [], expires_in=60, secret=SECRET)
+
+
+def test_the_door_remembers_a_token_only_until_it_expires(tmp_path: Path) -> None:
+    import asyncio
+
+    from modelport.server.auth import Authenticator
+
+    verifier = TokenVerifier.from_settings(
+        _settings(tmp_path, jwt_secret=SecretStr(SECRET), jwt_leeway_seconds=0)
+    )
+    door = Authenticator(tokens=verifier)
+    token = jwt.encode(_claims(exp=int(time.time()) + 1), SECRET)
+    scope = {"type": "http", "headers": [(b"authorization", f"Bearer {token}".encode())]}
+    assert asyncio.run(door.authenticate(scope)).subject == "svc"
+    assert asyncio.run(door.authenticate(scope)).subject == "svc"  # remembered
+    time.sleep(2.1)
+    with pytest.raises(Unauthenticated, match="expired"):
+        asyncio.run(door.authenticate(scope))

@@ -54,7 +54,7 @@ from modelport.registry.schema import AliasRow, ModelRow, VersionRow
 from modelport.registry.signatures import PackageSignatures, put_signatures
 from modelport.registry.store import Store, open_store
 from modelport.settings import Settings
-from modelport.signing import Keyring, source_signatures
+from modelport.signing import Keyring
 
 __all__ = ["Registry"]
 
@@ -152,13 +152,10 @@ class Registry(OperationsLog, ApiKeys, PackageSignatures):
             check_name(alias, "alias")
         who = actor or default_actor()
         source = Path(source)
-        carried = source_signatures(source)
-        subject = f"the package {source}"
-        if carried.claimed_digest is not None:  # refuse before anything is stored
-            self._vouch(carried.claimed_digest, carried.signatures, subject)
+        carried = self._carried_signatures(source)  # refused before anything is stored
         manifest = self._store.add(source)
         # again over the verified digest: the source may have changed while it was copied
-        signatures = self._vouch(manifest.digest, carried.signatures, subject)
+        signatures = self._vouch(manifest.digest, carried.signatures, f"the package {source}")
 
         def record(session: Session) -> ModelVersion:
             version = self._record(session, manifest, alias, metadata, who)

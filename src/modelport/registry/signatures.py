@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +20,14 @@ from modelport.registry.records import ModelVersion
 from modelport.registry.refs import ModelRef
 from modelport.registry.schema import SignatureRow
 from modelport.registry.transactions import Transactions
-from modelport.signing import Keyring, Signature, check_signatures, require_trusted
+from modelport.signing import (
+    Keyring,
+    Signature,
+    SourceSignatures,
+    check_signatures,
+    require_trusted,
+    source_signatures,
+)
 
 __all__ = ["PackageSignatures", "put_signatures", "signatures_of"]
 
@@ -65,6 +73,14 @@ class PackageSignatures(Transactions):
 
         self._write(keep)
         return version
+
+    def _carried_signatures(self, source: Path) -> SourceSignatures:
+        """The signatures the package at ``source`` brings, checked against the digest its
+        manifest claims (so a refusal comes before anything is stored)."""
+        carried = source_signatures(source)
+        if carried.claimed_digest is not None:
+            self._vouch(carried.claimed_digest, carried.signatures, f"the package {source}")
+        return carried
 
     def _vouch(self, digest: str, carried: Sequence[Signature], subject: str) -> list[Signature]:
         """The signatures over ``digest`` worth keeping; with ``require_signature``, one of

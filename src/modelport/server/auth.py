@@ -17,6 +17,8 @@ With authentication off (``MODELPORT_AUTH=none``) every caller is
 from __future__ import annotations
 
 import contextlib
+import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from anyio import to_thread
@@ -46,6 +48,7 @@ __all__ = [
 
 PRINCIPAL_KEY = "modelport.principal"  # scope key: the Principal the request proved
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})  # probes: no credentials, no details
+_REMEMBERED = 4096
 
 
 class Authenticator:
@@ -60,6 +63,10 @@ class Authenticator:
         self.tokens = tokens
         self.keys = keys
         self.limiter = limiter
+        self.enabled = tokens is not None or keys is not None
+        # the raw header of a token that verified -> (principal, valid until): a client
+        # reusing its token costs one dict lookup, not a header decode and a verification
+        self._recent: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
 
     @classmethod
     def from_settings(cls, settings: Settings, registry: Registry) -> Authenticator:
@@ -75,13 +82,19 @@ class Authenticator:
             limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         return cls(tokens, keys, limiter)
 
-    @property
-    def enabled(self) -> bool:
-        return self.tokens is not None or self.keys is not None
-
     async def authenticate(self, scope: Scope) -> Principal:
         """The request's principal; :class:`Unauthenticated` or :class:`RateLimited`."""
-        principal = await self._principal(scope) if self.enabled else ANONYMOUS
+        if not self.enabled:
+            principal = ANONYMOUS
+        else:
+            raw = _raw_credential(scope)
+            hit = None if raw is None else self._recent.get(raw)
+            if hit is not None and hit[1] > time.time():
+                principal = hit[0]
+            else:
+                principal = await self._principal(scope)
+                if raw is not None:
+                    self._remember(raw, principal)
         if self.limiter is not None:
             if principal is ANONYMOUS:
                 client = scope.get("client")
@@ -96,6 +109,18 @@ class Authenticator:
                     retry_after=wait,
                 )
         return principal
+
+    def _remember(self, raw: bytes, principal: Principal) -> None:
+        """A token until it expires (at most a minute). Not API keys: their own verifier
+        remembers them for its TTL, so that a revocation shows within it."""
+        if principal.method != "jwt":
+            return
+        until = time.time() + 60
+        if principal.expires_at is not None:
+            until = min(until, principal.expires_at)
+        self._recent[raw] = (principal, until)
+        if len(self._recent) > _REMEMBERED:
+            self._recent.popitem(last=False)
 
     async def _principal(self, scope: Scope) -> Principal:
         credential = _credential(scope)
@@ -161,6 +186,14 @@ def require_admin(scope: Scope) -> None:
     principal = principal_of(scope)
     if principal is None or not principal.is_admin:
         raise Forbidden("this needs the admin scope")
+
+
+def _raw_credential(scope: Scope) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization" or name == b"x-api-key":
+            raw: bytes = value
+            return raw
+    return None
 
 
 def _credential_given(scope: Scope) -> bool:
