@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import time
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy import exc as sa_exc
@@ -104,8 +105,18 @@ class PostgresServer:
     def _drop(self, name: str) -> None:
         if not name.startswith(PREFIX):  # never anything this module did not make
             raise ValueError(f"not a test database: {name!r}")
-        with self._engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        for attempt in range(10):
+            try:
+                with self._engine.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                return
+            except sa_exc.ProgrammingError:
+                # "must be a member of the role whose process is being terminated": a
+                # backend still starting up on the database has no role yet; it is ours
+                # (or gone) a moment later
+                if attempt == 9:
+                    raise
+                time.sleep(0.2)
 
     def _drop_leftovers(self) -> None:
         """Databases of earlier runs on this machine that were killed before cleaning up."""
