@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +19,30 @@ __all__ = ["expand_variables", "read_yaml"]
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def expand_variables(value: Any, path: Path, error: type[ModelportError] = ModelportError) -> Any:
+def expand_variables(
+    value: Any,
+    path: Path,
+    error: type[ModelportError] = ModelportError,
+    quote: Callable[[str], str] | None = None,
+) -> Any:
     """``value`` (YAML data: text, mappings, lists) with every ``${NAME}`` in its text
-    replaced by the environment variable; one that is not set raises ``error``."""
+    replaced by the environment variable; one that is not set raises ``error``.
+
+    ``quote`` turns a variable's value into literal text of the field it lands in (a
+    template's ``{`` doubled, say), so a secret is never read as syntax."""
     if isinstance(value, str):
 
         def variable(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in os.environ:
                 raise error(f"{path} uses ${{{name}}}, which is not set")
-            return os.environ[name]
+            return quote(os.environ[name]) if quote else os.environ[name]
 
         return _VARIABLE.sub(variable, value)
     if isinstance(value, dict):
-        return {k: expand_variables(v, path, error) for k, v in value.items()}
+        return {k: expand_variables(v, path, error, quote) for k, v in value.items()}
     if isinstance(value, list):
-        return [expand_variables(v, path, error) for v in value]
+        return [expand_variables(v, path, error, quote) for v in value]
     return value
 
 

@@ -124,6 +124,17 @@ def test_environment_variables_fill_secrets(
     assert load_schedule(path).on_failure.webhook == "https://h/x/s3cret"  # type: ignore[union-attr]
 
 
+def test_a_secret_in_a_path_template_is_literal_text(
+    write_schedule: WriteSchedule, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A password holding braces is neither a placeholder nor a broken template.
+    monkeypatch.setenv("STORE_PASSWORD", "p{date}w}{")
+    job = {**JOB, "input": "s3://reader:${STORE_PASSWORD}@bucket/in-{date:%Y%m%d}.csv"}
+    loaded = load_schedule(write_schedule({"nightly": job})).jobs["nightly"]
+    (task,) = plan_files(loaded, NIGHT, Path("."))
+    assert task.input == "s3://reader:p{date}w}{@bucket/in-20260301.csv"
+
+
 def test_templates_render_dates_and_refuse_code() -> None:
     template = "data/{job}/{date:%Y/%m/%d}/applications-{date}.csv"
     assert check_template(template) == {"job", "date"}

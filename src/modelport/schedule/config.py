@@ -51,6 +51,7 @@ __all__ = ["Backoff", "JobSpec", "OnFailure", "Schedule", "load_schedule"]
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 _JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _GLOB = frozenset("*?[")
+_TEMPLATES = frozenset({"input", "output", "rejects"})  # fields rendered as path templates
 
 
 class _Strict(BaseModel):
@@ -213,11 +214,18 @@ def load_schedule(path: str | Path) -> Schedule:
             f"{path}: a schedule file is a mapping with `jobs:`, a mapping of job names to "
             "jobs (cron, model, input, output, ...); see docs/schedules.md"
         )
+    raw_jobs = loaded.pop("jobs")
     settings = expand_variables(loaded, path, BatchError)
     jobs: dict[str, JobSpec] = {}
-    for name, job in settings.pop("jobs").items():
+    for name, job in raw_jobs.items():
         if not isinstance(job, dict):
             raise BatchError(f"{path}: job {name!r} must be a mapping (cron, model, input, ...)")
+        job = {
+            key: expand_variables(
+                value, path, BatchError, _literal_braces if key in _TEMPLATES else None
+            )
+            for key, value in job.items()
+        }
         try:
             jobs[str(name)] = JobSpec(name=str(name), **job)
         except ValidationError as exc:
@@ -230,6 +238,11 @@ def load_schedule(path: str | Path) -> Schedule:
         raise BatchError(f"{path}: {_first(exc)}") from None
     except TypeError:
         raise BatchError(f"{path}: `directory` is where the file is; leave it out") from None
+
+
+def _literal_braces(text: str) -> str:
+    """``text`` as literal template text: a secret holding ``{`` is not a placeholder."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def _first(exc: ValidationError) -> str:
