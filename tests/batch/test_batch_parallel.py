@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import os
 import signal
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 import psutil
+import pyarrow as pa
 import pytest
 from batch_inputs import CHUNK_ROWS, ROWS, Injected, read_output, read_rejects
 
 import modelport as mp
 from modelport.batch import score_file
+from modelport.batch.score import ScoredChunk
+from modelport.batch.spool import Spool
 from modelport.errors import BatchError
 from modelport.package import open_package
 from modelport.runtime import Scorer
@@ -75,8 +79,11 @@ def test_workers_need_the_package_not_a_loaded_scorer(
 
 
 def test_a_worker_that_dies_fails_the_run_and_writes_nothing(
-    loan_package: mp.Package, injected: Injected, tmp_path: Path
+    loan_package: mp.Package, injected: Injected, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    spools = tmp_path / "tmp"
+    spools.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spools))
     output = tmp_path / "scores.parquet"
     output.write_bytes(b"yesterday's scores")
 
@@ -100,6 +107,24 @@ def test_a_worker_that_dies_fails_the_run_and_writes_nothing(
     assert output.read_bytes() == b"yesterday's scores"
     assert not Path(f"{output}.rejects.jsonl").exists()
     assert not list(tmp_path.glob(".*partial"))
+    # the chunks in flight, spooled by the workers, went with the job
+    assert not list(spools.iterdir())
+
+
+def test_a_spool_takes_only_its_own_files(tmp_path: Path) -> None:
+    spool, other = Spool(), Spool()
+    try:
+        chunk = ScoredChunk(pa.table({"label": [1, 0]}), [], 2, start=10)
+        spooled = Spool.put(spool.directory, chunk)
+        with pytest.raises(ValueError, match="not a file of this job's spool"):
+            other.take(spooled)
+        assert spool.take(spooled) == chunk
+        assert not Path(spooled.path).exists()
+        Spool.put(spool.directory, chunk)  # one never taken: a job that failed
+    finally:
+        spool.close()
+        other.close()
+    assert not spool.directory.exists() and not other.directory.exists()
 
 
 def _a_worker() -> int:

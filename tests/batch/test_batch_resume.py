@@ -143,6 +143,38 @@ def test_a_job_killed_with_sigkill_resumes_with_every_row_exactly_once(
     assert not list(tmp_path.glob(".*partial"))
 
 
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_sigterm_to_the_whole_group_is_reported_as_termination(
+    loan_package_path: Path, request: pytest.FixtureRequest, tmp_path: Path, kind: str
+) -> None:
+    # As a service manager or a shell stops a job: the signal reaches the workers too.
+    big_input: Path = request.getfixturevalue("big_input" if kind == "csv" else "big_parquet")
+    output, job = tmp_path / "scores.parquet", tmp_path / "job"
+    command = _command(loan_package_path, big_input, output, job)
+    running = subprocess.Popen(
+        command, env=_environment(), stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(list((job / "parts").glob("*.json"))) < 3:
+            assert running.poll() is None, "the job ended before it could be stopped"
+            assert time.monotonic() < deadline, "no chunk done in two minutes"
+            time.sleep(0.01)
+        workers = psutil.Process(running.pid).children()
+        os.killpg(running.pid, signal.SIGTERM)
+        _, stderr = running.communicate(timeout=60)
+    finally:
+        if running.poll() is None:
+            os.killpg(running.pid, signal.SIGKILL)
+            running.wait()
+    assert running.returncode == 143, stderr
+    assert "terminated" in stderr and "worker process died" not in stderr, stderr
+    assert not output.exists()
+    assert not psutil.wait_procs(workers, timeout=10)[1]
+    # what was committed before the signal is kept for the next run
+    assert list((job / "parts").glob("*.json"))
+
+
 def test_a_finished_job_run_again_reports_it_without_scoring(
     loan_package_path: Path, big_input: Path, tmp_path: Path
 ) -> None:

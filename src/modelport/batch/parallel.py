@@ -7,7 +7,8 @@
 The main process reads and writes; the workers validate and score. A worker opens the
 package itself, once, and checks its digests before its first chunk (a package changed
 under a running job fails it). At most ``2 × workers`` chunks are in flight, so memory
-stays flat whatever the file size.
+stays flat whatever the file size. Scored chunks come back through files
+(:mod:`modelport.batch.spool`), so a worker killed mid-send cannot hang the pool.
 
 Workers are started with ``spawn``, never ``fork``: onnxruntime's thread pools and the
 feature sources' connection pools do not survive a fork. A worker whose parent dies (a
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
@@ -37,6 +38,7 @@ from modelport.batch.chunks import Chunk
 from modelport.batch.entities import EntityLookup
 from modelport.batch.partitions import Work, score_work
 from modelport.batch.score import ScoredChunk, prediction_schema, score_chunk
+from modelport.batch.spool import Spool, Spooled
 from modelport.errors import BatchError
 from modelport.orchestrate.sources import SourceBinding
 from modelport.orchestrate.spec import OrchestrationSpec
@@ -53,6 +55,7 @@ __all__ = [
     "ordered_results",
 ]
 
+Result = TypeVar("Result")
 IN_FLIGHT_PER_WORKER = 2
 DEFAULT_CHUNK_ROWS: int = Settings.model_fields["batch_chunk_rows"].default
 PARENT_CHECK_SECONDS = 1.0
@@ -153,11 +156,11 @@ def _read_by_model(scorer: Scorer) -> set[str]:
 
 
 def ordered_results(
-    executor: Executor, work: Iterable[Any], score: Callable[[Any], ScoredChunk], in_flight: int
-) -> Iterator[ScoredChunk]:
+    executor: Executor, work: Iterable[Any], score: Callable[[Any], Result], in_flight: int
+) -> Iterator[Result]:
     """``score(item)`` for every item of ``work`` on ``executor``, yielded in input order,
     with at most ``in_flight`` submitted and not yet yielded. Leaving early cancels the rest."""
-    pending: deque[Future[ScoredChunk]] = deque()
+    pending: deque[Future[Result]] = deque()
     try:
         for item in work:
             pending.append(executor.submit(score, item))
@@ -177,6 +180,7 @@ class ScoringPool:
         if workers < 1:
             raise BatchError(f"workers must be at least 1, got {workers}")
         self.workers = workers
+        self._spool = Spool()
         self._executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
@@ -194,11 +198,13 @@ class ScoringPool:
         """Every chunk or partition scored, in input order: chunks are sent to the workers,
         partitions read by them (:mod:`modelport.batch.partitions`)."""
         wanted = list(columns) if columns is not None else None
-        score = partial(_score_in_worker, columns=wanted, chunk_rows=chunk_rows)
+        score = partial(
+            _score_in_worker, columns=wanted, chunk_rows=chunk_rows, spool=self._spool.directory
+        )
+        in_flight = self.workers * IN_FLIGHT_PER_WORKER
         try:
-            yield from ordered_results(
-                self._executor, work, score, self.workers * IN_FLIGHT_PER_WORKER
-            )
+            for spooled in ordered_results(self._executor, work, score, in_flight):
+                yield self._spool.take(spooled)
         except BrokenProcessPool:
             raise BatchError(
                 "a scoring worker process died (out of memory, or killed); nothing was "
@@ -206,7 +212,10 @@ class ScoringPool:
             ) from None
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        try:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+        finally:
+            self._spool.close()
 
     def __enter__(self) -> ScoringPool:
         return self
@@ -236,10 +245,12 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _score_in_worker(work: Work, columns: list[str] | None, chunk_rows: int) -> ScoredChunk:
+def _score_in_worker(
+    work: Work, columns: list[str] | None, chunk_rows: int, spool: Path
+) -> Spooled:
     global _scorer
     if _scorer is None:
         if _scoring is None:
             raise BatchError("this process was not started as a scoring worker")
         _scorer = ChunkScorer.open(_scoring)
-    return score_work(_scorer, work, columns, chunk_rows)
+    return Spool.put(spool, score_work(_scorer, work, columns, chunk_rows))
