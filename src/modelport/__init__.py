@@ -93,17 +93,10 @@ def load(source: str | Path, *, registry: Registry | None = None, threads: int =
     """A scorer for a package path (directory or ``.mpk``) or a registry reference.
 
     A reference is ``NAME`` (its production alias), ``NAME@ALIAS`` or ``NAME:VERSION``.
-    Either way every digest is verified before anything is loaded.
+    Either way every digest is verified before anything is loaded, and with
+    ``MODELPORT_REQUIRE_SIGNATURE`` a package must be signed by a trusted key.
     """
-    path = Path(source)
-    if path.exists():
-        return load_scorer(open_package(path), threads=threads)
-    text = str(source)
-    if "/" in text or "\\" in text or text.endswith(".mpk"):
-        raise PackageError(f"no package at {text}: the path does not exist")
-    if registry is not None:
-        return load_scorer(registry.open(text), threads=threads)
-    from modelport.registry import Registry
+    from modelport.package.references import open_model
 
-    with Registry.from_settings(Settings()) as own:
-        return load_scorer(own.open(text), threads=threads)
+    opened = open_model(source, Settings(), registry=registry)
+    return load_scorer(opened.package, threads=threads)

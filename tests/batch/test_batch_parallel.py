@@ -8,6 +8,7 @@ import signal
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import psutil
 import pyarrow as pa
@@ -16,9 +17,11 @@ from batch_inputs import CHUNK_ROWS, ROWS, Injected, read_output, read_rejects
 
 import modelport as mp
 from modelport.batch import score_file
+from modelport.batch.chunks import Reject
 from modelport.batch.score import ScoredChunk
 from modelport.batch.spool import Spool
-from modelport.errors import BatchError
+from modelport.batch.writers import dumps
+from modelport.errors import BatchError, FieldError
 from modelport.package import open_package
 from modelport.runtime import Scorer
 
@@ -114,11 +117,21 @@ def test_a_worker_that_dies_fails_the_run_and_writes_nothing(
 def test_a_spool_takes_only_its_own_files(tmp_path: Path) -> None:
     spool, other = Spool(), Spool()
     try:
-        chunk = ScoredChunk(pa.table({"label": [1, 0]}), [], 2, start=10)
+        rejects = [
+            Reject(11, [FieldError(11, "age", "above the maximum 120")], {"age": 200.0}),
+            Reject(12, [FieldError(12, None, "not an object")], [np.int64(3), np.nan], line=13),
+        ]
+        table = pa.table({"id": [10, 13], "label": [1, 0]}, metadata={"origin": "test"})
+        chunk = ScoredChunk(table, rejects, 4, start=10)
         spooled = Spool.put(spool.directory, chunk)
         with pytest.raises(ValueError, match="not a file of this job's spool"):
             other.take(spooled)
-        assert spool.take(spooled) == chunk
+        taken = spool.take(spooled)
+        assert taken.table.equals(table, check_metadata=True)
+        assert (taken.n_rows, taken.start) == (4, 10)
+        # the rejects file gets the same lines from the rejects that came through the spool
+        assert [dumps(r.to_dict()) for r in taken.rejects] == [dumps(r.to_dict()) for r in rejects]
+        assert [len(r.errors) for r in taken.rejects] == [1, 1]
         assert not Path(spooled.path).exists()
         Spool.put(spool.directory, chunk)  # one never taken: a job that failed
     finally:

@@ -8,20 +8,26 @@ in the job's spool directory and sends only that file's name, a message far unde
 ``PIPE_BUF`` that the kernel writes whole or not at all. A worker killed while writing the
 file leaves a partial file nobody reads; the pool sees the death and the job fails cleanly.
 
-The files hold what the pipe would have carried (the pool pickles results either way),
-written by this job's own workers into a directory only this user can open.
+A spool file is Arrow IPC: the accepted rows as written, the rejects as the JSON lines
+the rejects file gets, in the file's metadata. Nothing is unpickled.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import orjson
+import pyarrow as pa
+
+from modelport.batch.chunks import Reject
 from modelport.batch.score import ScoredChunk
+from modelport.batch.writers import dumps
+from modelport.errors import FieldError
 
 __all__ = ["Spool", "Spooled"]
 
@@ -31,6 +37,8 @@ class Spooled:
     """A scored chunk waiting in a spool file: all that crosses the pool's pipe."""
 
     path: str
+    n_rows: int
+    start: int
 
 
 class Spool:
@@ -42,10 +50,15 @@ class Spool:
     @staticmethod
     def put(directory: str | Path, scored: ScoredChunk) -> Spooled:
         """In a worker: ``scored`` written to a new file of ``directory``."""
-        handle, path = tempfile.mkstemp(dir=directory, suffix=".chunk")
-        with os.fdopen(handle, "wb") as file:
-            pickle.dump(scored, file, protocol=pickle.HIGHEST_PROTOCOL)
-        return Spooled(path)
+        handle, path = tempfile.mkstemp(dir=directory, suffix=".arrow")
+        os.close(handle)
+        rejects = b"\n".join(dumps(reject.to_dict()) for reject in scored.rejects)
+        with (
+            pa.OSFile(path, "wb") as sink,
+            pa.ipc.new_file(sink, scored.table.schema, metadata={"rejects": rejects}) as writer,
+        ):
+            writer.write_table(scored.table)
+        return Spooled(path, scored.n_rows, scored.start)
 
     def take(self, spooled: Spooled) -> ScoredChunk:
         """In the main process: the chunk a worker spooled, its file removed."""
@@ -53,11 +66,21 @@ class Spool:
         if path.parent != self.directory:
             raise ValueError(f"{path} is not a file of this job's spool")
         try:
-            with path.open("rb") as file:
-                scored: ScoredChunk = pickle.load(file)
+            with pa.OSFile(str(path), "rb") as source:
+                reader = pa.ipc.open_file(source)
+                table = reader.read_all()
+                lines = (reader.metadata or {}).get(b"rejects", b"")
         finally:
             path.unlink(missing_ok=True)
-        return scored
+        rejects = [_reject(orjson.loads(line)) for line in lines.split(b"\n") if line]
+        return ScoredChunk(table, rejects, spooled.n_rows, spooled.start)
 
     def close(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _reject(data: dict[str, Any]) -> Reject:
+    """A reject back from its line in the rejects file, which it writes the same again."""
+    record = data["record"]
+    errors = [FieldError(record, e["field"], e["reason"]) for e in data["errors"]]
+    return Reject(record, errors, data["row"], data.get("line"))

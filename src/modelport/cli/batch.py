@@ -30,8 +30,7 @@ from rich.text import Text
 from modelport.batch import BatchSummary, Format, score_file
 from modelport.batch.parallel import Engine
 from modelport.cli.output import console, err_console, fail_on_errors
-from modelport.errors import InvalidName, PackageError
-from modelport.package import Package, open_package
+from modelport.package.references import open_model
 from modelport.settings import Settings
 
 __all__ = ["app"]
@@ -140,7 +139,7 @@ def score(
     if carry is not None:
         columns = [name.strip() for item in carry for name in item.split(",") if name.strip()]
     with fail_on_errors(), _interruptible():
-        package = _open(model, settings)
+        package = open_model(model, settings).package
         with _progress(quiet) as progress:
             summary = score_file(
                 package,
@@ -165,28 +164,6 @@ def score(
         console.out(orjson.dumps(summary.to_dict()).decode(), highlight=False)
     else:
         _print_summary(summary)
-
-
-def _open(reference: str, settings: Settings) -> Package:
-    """The package at a path if one exists there, else of a registry reference (verified
-    either way)."""
-    path = Path(reference)
-    if path.exists():
-        package = open_package(path)
-    else:
-        from modelport.registry import Registry, parse_ref
-
-        try:
-            ref = parse_ref(reference)
-        except InvalidName:
-            if "/" in reference or "\\" in reference or path.suffix:
-                raise PackageError(
-                    f"no package at {reference}: no such file or directory"
-                ) from None
-            raise
-        with Registry.from_settings(settings) as registry:
-            package = registry.open(ref)
-    return package
 
 
 def _print_summary(summary: BatchSummary) -> None:

@@ -36,10 +36,10 @@ from typing import Any
 import orjson
 
 from modelport.errors import ModelportError
+from modelport.package.references import open_model
 from modelport.schedule.config import JobSpec
 from modelport.schedule.durations import format_duration
 from modelport.schedule.plan import plan_files
-from modelport.schedule.reference import open_model
 from modelport.settings import Settings
 
 __all__ = ["AttemptResult", "run_attempt"]
@@ -235,7 +235,7 @@ def _score(task: dict[str, Any], report: dict[str, Any]) -> None:
     job = JobSpec.model_validate(task["job"])
     directory = Path(task["directory"])
     settings = Settings(**task["settings"])
-    package, report["model"] = open_model(job.model, settings, directory)
+    package, report["model"] = open_model(job.model, settings, directory=directory)
     files = plan_files(job, datetime.fromisoformat(task["scheduled_for"]), directory)
     sources = directory / job.sources if job.sources is not None else settings.sources_file
     for planned in files:
