@@ -23,22 +23,19 @@ from modelport.errors import (
     ParityError,
     UnsupportedModel,
 )
+from modelport.package.build import BuiltPackage, package
 from modelport.package.load import Package, load_scorer, open_package
+from modelport.package.parity import ParityReport
 from modelport.runtime import Prediction, Scorer
 from modelport.settings import Settings, modelport_version
 
 if TYPE_CHECKING:
-    from modelport.package.build import BuiltPackage
-    from modelport.package.parity import ParityReport
     from modelport.registry import Registry
 
-# Imported when first used: building needs scikit-learn (and SciPy), the registry
-# SQLAlchemy; a process that only scores (a batch worker, a server) is lighter without.
-_LAZY = {
-    "BuiltPackage": "modelport.package.build",
-    "ParityReport": "modelport.package.parity",
-    "Registry": "modelport.registry",
-}
+# The registry is imported when first used: it needs SQLAlchemy, which a process that
+# only scores (a batch worker, a server's scoring path) is lighter without. (Building
+# imports scikit-learn itself, inside the converters, only when it builds.)
+_LAZY = {"Registry": "modelport.registry"}
 
 
 def __getattr__(name: str) -> Any:
@@ -47,17 +44,6 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-if TYPE_CHECKING:
-    from modelport.package.build import package
-else:
-
-    def package(*args: Any, **kwargs: Any) -> Any:
-        """Build a package: see :func:`modelport.package.build.package`."""
-        from modelport.package.build import package as build
-
-        return build(*args, **kwargs)
 
 
 __all__ = [
