@@ -59,6 +59,7 @@ __all__ = [
     "IntegrityError",
     "InvalidInput",
     "InvalidName",
+    "JobChanged",
     "MalformedRequest",
     "ModelNotFound",
     "ModelportError",
@@ -243,6 +244,12 @@ class FeatureSourceUnavailable(ModelportError):
 
 class BatchError(ModelportError):
     code = "batch_error"
+
+
+class JobChanged(BatchError):
+    """A job directory holds another job's work (another input, package or option)."""
+
+    code = "job_changed"
 
 
 class EvaluationError(ModelportError):

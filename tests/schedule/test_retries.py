@@ -4,6 +4,7 @@ attempt recorded, and a run that exhausts its retries reported to a real webhook
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,8 +13,9 @@ from pathlib import Path
 
 import orjson
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
-from schedule_helpers import Receiver, Run, WriteSchedule, write_applications
+from schedule_helpers import Receiver, Run, WriteSchedule, applications, write_applications
 
 from modelport.registry import Registry, RunStatus
 from modelport.settings import Settings
@@ -94,6 +96,73 @@ def test_a_job_that_fails_twice_then_succeeds(
     assert listed.exit_code == 0, listed.output
     assert "nightly" in listed.stdout and "succeeded" in listed.stdout
     assert f"{run.rows_scored:,} / 300" in listed.stdout and "loan-approval:1" in listed.stdout
+
+
+@contextmanager
+def unreadable_until_retried(settings: Settings, path: Path) -> Iterator[None]:
+    """The fourth row group of ``path`` unreadable during the first attempt, as after a
+    storage hiccup, then the same bytes and modification time again (the same file)."""
+    offset = pq.ParquetFile(path).metadata.row_group(3).column(0).data_page_offset
+    stat = path.stat()
+    with path.open("r+b") as handle:
+        handle.seek(offset)
+        good = handle.read(64)
+        handle.seek(offset)
+        handle.write(b"\xff" * 64)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    stop = threading.Event()
+
+    def repair() -> None:
+        with Registry.from_settings(settings) as registry:
+            while not stop.wait(0.02):
+                runs = registry.job_runs("nightly")
+                if runs and runs[0].attempts == 1:
+                    with path.open("r+b") as handle:
+                        handle.seek(offset)
+                        handle.write(good)
+                    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+                    return
+
+    thread = threading.Thread(target=repair, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_a_retry_scores_only_what_the_failed_attempt_left(
+    cli: Run, production: Settings, write_schedule: WriteSchedule, tmp_path: Path
+) -> None:
+    job = {
+        "cron": "0 2 * * *",
+        "model": "loan-approval@production",
+        "input": "incoming/applications.parquet",
+        "output": "scores/{job}-{date:%Y-%m-%d}.parquet",
+        "carry": ["id"],
+        "chunk_rows": 500,
+        "workers": 1,
+        "retries": 1,
+        "backoff": {"initial": "1s"},
+    }
+    incoming = tmp_path / "incoming" / "applications.parquet"
+    incoming.parent.mkdir()
+    applications(3_000).to_parquet(incoming, index=False, row_group_size=500)
+    with unreadable_until_retried(production, incoming):
+        result = cli("scheduler", "run", str(write_schedule({"nightly": job})), "--once")
+    assert result.exit_code == 0, result.output
+    with Registry.from_settings(production) as registry:
+        [run] = registry.job_runs()
+    first, second = run.detail["attempts"]
+    assert first["outcome"] == "failed" and "cannot read" in first["error"]
+    # the three row groups scored before the failure were kept, not scored again
+    assert second["files"][0]["rows_resumed"] == 1_500
+    assert run.rows_read == 3_000 and run.rows_scored + run.rows_rejected == 3_000  # type: ignore[operator]
+    scores = pd.read_parquet(next((tmp_path / "scores").glob("nightly-*.parquet")))
+    assert len(scores) == run.rows_scored
+    assert scores["id"].is_unique and scores["id"].is_monotonic_increasing  # once, in order
+    assert not (production.home / "schedule-runs" / "nightly" / str(run.id)).exists()
 
 
 def test_a_job_that_exhausts_its_retries_is_reported(

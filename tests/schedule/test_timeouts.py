@@ -36,16 +36,21 @@ def partials(directory: Path) -> list[Path]:
     return list(directory.glob(".*.modelport-partial")) if directory.is_dir() else []
 
 
-class PartialWatch:
-    """Notes whether a temporary output ever appeared in ``directory`` (scoring began)."""
+def scored_parts(settings: Settings) -> list[Path]:
+    """The chunks a run's attempts finished, kept in its work directory for a retry."""
+    return list((settings.home / "schedule-runs").glob("*/*/file-*/parts/*.json"))
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
+
+class PartsWatch:
+    """Notes whether a scored chunk ever appeared in a run's work directory (scoring began)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.seen = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
-    def __enter__(self) -> PartialWatch:
+    def __enter__(self) -> PartsWatch:
         self._thread.start()
         return self
 
@@ -55,7 +60,7 @@ class PartialWatch:
 
     def _watch(self) -> None:
         while not self._stop.wait(0.02):
-            if partials(self.directory):
+            if scored_parts(self.settings):
                 self.seen.set()
 
 
@@ -65,7 +70,7 @@ def test_an_attempt_past_its_timeout_is_stopped_and_leaves_nothing(
     write_applications(tmp_path / "incoming" / "big.csv", rows=30_000)
     schedule = load_schedule(write_schedule({"slow": {**SLOW, "timeout": "6s"}}))
     started = time.monotonic()
-    with Registry.from_settings(production) as registry, PartialWatch(tmp_path / "scores") as watch:
+    with Registry.from_settings(production) as registry, PartsWatch(production) as watch:
         runs = Scheduler(schedule, registry, production).run_once()
     took = time.monotonic() - started
     run = runs["slow"]
@@ -73,8 +78,8 @@ def test_an_attempt_past_its_timeout_is_stopped_and_leaves_nothing(
     assert run.error == "failed after 1 attempt: timed out after 6s: stopped with SIGTERM"
     assert run.detail["attempts"][0]["outcome"] == "timed_out"
     assert watch.seen.is_set(), "scoring never began: the test proves nothing"
-    assert partials(tmp_path / "scores") == []
-    assert list((tmp_path / "scores").iterdir()) == []
+    assert partials(tmp_path / "scores") == [] and not (tmp_path / "scores").exists()
+    assert not (production.home / "schedule-runs" / "slow" / str(run.id)).exists()
     assert 6 <= took < 6 + 8, took  # stopped at once: no grace period needed
 
 
@@ -108,7 +113,7 @@ def test_sigterm_stops_the_attempt_and_records_the_run_abandoned(
     scores = tmp_path / "scores"
     process = scheduler_process(write_schedule({"slow": SLOW}), production)
     try:
-        wait_for(lambda: partials(scores))  # scoring is under way
+        wait_for(lambda: scored_parts(production))  # scoring is under way
         attempt = psutil.Process(process.pid).children(recursive=True)
         process.send_signal(signal.SIGTERM)
         _out, err = process.communicate(timeout=30)
@@ -120,7 +125,8 @@ def test_sigterm_stops_the_attempt_and_records_the_run_abandoned(
     run = only_run(production)
     assert run.status is RunStatus.ABANDONED
     assert run.error == "the scheduler stopped mid-run: SIGTERM"
-    assert partials(scores) == [] and list(scores.iterdir()) == []
+    assert partials(scores) == [] and not scores.exists()
+    assert scored_parts(production) == []  # the run's work directory went with it
 
 
 def test_a_killed_scheduler_takes_its_attempt_along_and_its_run_is_abandoned(
@@ -131,7 +137,7 @@ def test_a_killed_scheduler_takes_its_attempt_along_and_its_run_is_abandoned(
     path = write_schedule({"slow": SLOW})
     process = scheduler_process(path, production)
     try:
-        wait_for(lambda: partials(scores))
+        wait_for(lambda: scored_parts(production))
         attempt = psutil.Process(process.pid).children(recursive=True)
         process.kill()  # kill -9: no chance to record anything
         process.wait(10)
@@ -139,8 +145,8 @@ def test_a_killed_scheduler_takes_its_attempt_along_and_its_run_is_abandoned(
         process.kill()
     _gone, alive = psutil.wait_procs(attempt, timeout=15)  # the orphan noticed, cleaned up
     assert attempt and alive == []
-    assert partials(scores) == []
-    assert list(scores.iterdir()) == []
+    assert partials(scores) == [] and not scores.exists()
+    assert scored_parts(production)  # kept for a retry the killed scheduler never made
     assert only_run(production).status is RunStatus.RUNNING  # as the killed scheduler left it
 
     time.sleep(0.5)
@@ -149,6 +155,7 @@ def test_a_killed_scheduler_takes_its_attempt_along_and_its_run_is_abandoned(
         [abandoned] = Scheduler(load_schedule(path), registry, production, tuning).sweep()
     assert abandoned.status is RunStatus.ABANDONED
     assert abandoned.error is not None and "stopped sending heartbeats" in abandoned.error
+    assert scored_parts(production) == []  # the sweep removed the abandoned run's work
     assert only_run(production).status is RunStatus.ABANDONED
 
 

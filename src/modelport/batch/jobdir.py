@@ -34,7 +34,7 @@ import pyarrow as pa
 from modelport.batch.atomic import PARTIAL_SUFFIX, atomic_file
 from modelport.batch.score import ScoredChunk
 from modelport.batch.writers import OutputSchema, RejectsWriter, Writer
-from modelport.errors import BatchError
+from modelport.errors import BatchError, JobChanged
 
 __all__ = ["JobDirectory", "PartCounts", "remove_stale_partials"]
 
@@ -102,7 +102,7 @@ class JobDirectory:
         if done is None:
             return False
         if done.rows != n_rows:
-            raise BatchError(
+            raise JobChanged(
                 f"the job in {self.path} scored {done.rows} rows from record {start}, "
                 f"but the input now has {n_rows} there: the input changed; start over "
                 "with a new --job directory"
@@ -196,7 +196,7 @@ def _claim(path: Path, identity: dict[str, Any]) -> None:
         raise BatchError(f"{file} is damaged ({exc}); use a new --job directory") from None
     changed = sorted(k for k in {*identity, *recorded} if identity.get(k) != recorded.get(k))
     if changed:
-        raise BatchError(
+        raise JobChanged(
             f"the job directory {path} belongs to another job (it differs in "
             f"{', '.join(changed)}); use a new --job directory, or delete {path} to start over"
         )

@@ -22,12 +22,14 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import shutil
 import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import FrameType
@@ -35,7 +37,7 @@ from typing import Any
 
 import orjson
 
-from modelport.errors import ModelportError
+from modelport.errors import JobChanged, ModelportError
 from modelport.package.references import open_model
 from modelport.schedule.config import JobSpec
 from modelport.schedule.durations import format_duration
@@ -47,6 +49,8 @@ __all__ = ["AttemptResult", "run_attempt"]
 DEFAULT_GRACE_SECONDS = 10.0
 _PARENT_CHECK_SECONDS = 1.0
 _MAX_ERROR = 2_000
+# what an attempt's record keeps of each file's summary
+_FILE_KEYS = ("input", "output", "rows_read", "rows_scored", "rows_rejected", "rows_resumed")
 
 
 @dataclass(frozen=True)
@@ -83,10 +87,7 @@ class AttemptResult:
             "ended_at": self.ended_at.isoformat(),
             "error": self.error,
             "model": self.model,
-            "files": [
-                {k: f[k] for k in ("input", "output", "rows_read", "rows_scored", "rows_rejected")}
-                for f in self.files
-            ],
+            "files": [{k: f.get(k) for k in _FILE_KEYS} for f in self.files],
         }
 
 
@@ -99,11 +100,15 @@ def run_attempt(
     tick: Callable[[], None] | None = None,
     tick_every: float = 30.0,
     grace: float = DEFAULT_GRACE_SECONDS,
+    work: Path | None = None,
 ) -> AttemptResult:
     """Run one attempt of ``job`` in a child process, stopped past ``job.timeout``.
 
     ``tick`` is called about every ``tick_every`` seconds while the attempt runs (the
     run's heartbeat). Ctrl-C or an exception here stops the child before propagating.
+    ``work`` is a directory kept across the attempts of one run: each file is scored as
+    a resumable job in it, so a retry scores only the chunks earlier attempts did not
+    finish (a file that changed in between is scored from the start).
     """
     started = datetime.now(UTC)
     payload = orjson.dumps(
@@ -112,6 +117,7 @@ def run_attempt(
             "scheduled_for": scheduled_for.isoformat(),
             "directory": str(directory),
             "settings": settings.model_dump(mode="json"),
+            "work": None if work is None else str(work),
         }
     )
     context = multiprocessing.get_context("spawn")
@@ -238,8 +244,10 @@ def _score(task: dict[str, Any], report: dict[str, Any]) -> None:
     package, report["model"] = open_model(job.model, settings, directory=directory)
     files = plan_files(job, datetime.fromisoformat(task["scheduled_for"]), directory)
     sources = directory / job.sources if job.sources is not None else settings.sources_file
-    for planned in files:
-        summary = score_file(
+    work = None if task["work"] is None else Path(task["work"])
+    for index, planned in enumerate(files):
+        score = partial(
+            score_file,
             package,
             planned.input,
             planned.output,
@@ -250,6 +258,15 @@ def _score(task: dict[str, Any], report: dict[str, Any]) -> None:
             sources=sources,
             workers=job.workers,
         )
+        if work is None:
+            summary = score()
+        else:
+            resumable = work / f"file-{index}"
+            try:
+                summary = score(job=resumable)
+            except JobChanged:  # the file (or the model an alias names) changed: start over
+                shutil.rmtree(resumable)
+                summary = score(job=resumable)
         report["files"].append(summary.to_dict())
 
 

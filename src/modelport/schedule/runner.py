@@ -8,18 +8,21 @@ Every attempt is appended to the run's record as soon as it ends, and the run's 
 is refreshed while attempts run and between them, so ``modelport jobs list`` shows a run
 in progress truthfully, and a run whose scheduler died is recognisably abandoned.
 Stopping the scheduler mid-run (Ctrl-C, SIGTERM) stops the attempt and records the run as
-``abandoned`` before the stop goes on.
+``abandoned`` before the stop goes on. Each file is scored as a resumable job in the run's
+work directory, so a retry after a failure part-way scores only what is left.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import time
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from modelport.errors import ModelportError
 from modelport.registry import JobRun, Registry, RunStatus
@@ -29,7 +32,7 @@ from modelport.schedule.durations import format_duration
 from modelport.schedule.webhook import failure_report, post_report
 from modelport.settings import Settings
 
-__all__ = ["RunTuning", "run_job"]
+__all__ = ["RunTuning", "run_job", "run_work_directory"]
 
 logger = logging.getLogger("modelport.schedule")
 
@@ -62,6 +65,7 @@ def run_job(
     )
     beat = _Heartbeat(registry, run.id)
     total = job.retries + 1
+    work = run_work_directory(settings, job.name, run.id)
     logger.info("job %s: run #%d for %s started", job.name, run.id, scheduled_for.isoformat())
     try:
         for number in range(1, total + 1):
@@ -73,6 +77,7 @@ def run_job(
                 tick=beat,
                 tick_every=tuning.heartbeat_seconds,
                 grace=tuning.grace_seconds,
+                work=work,
             )
             registry.touch_job_run(run.id, result.to_dict(number))
             if result.ok:
@@ -101,11 +106,19 @@ def run_job(
                 run.id, RunStatus.ABANDONED, error=f"the scheduler stopped mid-run: {_why(exc)}"
             )
         raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     logger.error("job %s: run #%d %s", job.name, run.id, run.error)
     target = schedule.report_to(job)
     if target is not None:
         post_report(target.webhook, failure_report(run), target.timeout)
     return run
+
+
+def run_work_directory(settings: Settings, job: str, run_id: int) -> Path:
+    """Where a run keeps the chunks its attempts finished, so a retry resumes; removed
+    when the run ends (``<home>/schedule-runs/<job>/<run id>``)."""
+    return settings.home / "schedule-runs" / job / str(run_id)
 
 
 def _succeeded(registry: Registry, run: JobRun, result: AttemptResult, number: int) -> JobRun:

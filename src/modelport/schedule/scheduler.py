@@ -15,13 +15,14 @@ with ``run_once(["job"], at=...)`` (``modelport scheduler run FILE --once --job 
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from datetime import datetime, timedelta
 
 from modelport.errors import BatchError, ModelportError
 from modelport.registry import JobRun, Registry
 from modelport.schedule.config import JobSpec, Schedule
-from modelport.schedule.runner import RunTuning, run_job
+from modelport.schedule.runner import RunTuning, run_job, run_work_directory
 from modelport.schedule.webhook import post_report
 from modelport.settings import Settings
 
@@ -57,6 +58,8 @@ class Scheduler:
         abandoned = self.registry.abandon_stale_job_runs(stale)
         for run in abandoned:
             logger.warning("job %s: run #%d %s", run.job, run.id, run.error)
+            # what its attempts finished is of no use to a later run (another run id)
+            shutil.rmtree(run_work_directory(self.settings, run.job, run.id), ignore_errors=True)
         return abandoned
 
     def run_once(
