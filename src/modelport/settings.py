@@ -81,6 +81,14 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(
         default=0, ge=0, description="Requests a principal may send at once (0: 2 s of its rate)."
     )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description=(
+            "Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated "
+            "addresses, e.g. 127.0.0.1 for a proxy on the same host); empty: none, so no "
+            "client can claim another address"
+        ),
+    )
     request_timeout_seconds: float = Field(
         default=30, gt=0, description="Longest a predict or score request may take, body included."
     )

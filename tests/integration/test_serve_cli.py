@@ -156,3 +156,55 @@ def test_serving_beyond_loopback_without_authentication_is_refused(
 )
 def test_is_loopback(host: str, loopback: bool) -> None:
     assert serve_command.is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("trusted", ["", "127.0.0.1"])
+def test_a_client_cannot_claim_another_address_unless_a_proxy_is_trusted(
+    tmp_path: Path, database_url: str | None, loan_package_path: Path, trusted: str
+) -> None:
+    # Authentication off, so the rate limit is per client address.
+    settings = Settings(home=tmp_path, database_url=database_url)
+    with Registry.from_settings(settings) as registry:
+        registry.register(loan_package_path, alias="production")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+        "MODELPORT_HOME": str(tmp_path),
+        "MODELPORT_RATE_LIMIT_PER_SECOND": "0.2",
+        "MODELPORT_RATE_LIMIT_BURST": "2",
+        "MODELPORT_FORWARDED_ALLOW_IPS": trusted,
+    }
+    env.pop("MODELPORT_DATABASE_URL", None)
+    code = f"from modelport.cli.serve import serve; serve(host='127.0.0.1', port={port})"
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-c", code], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 40
+        while True:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            time.sleep(0.05)
+        statuses = [
+            httpx.get(f"{url}/v1/models", headers={"x-forwarded-for": f"203.0.113.{n}"}).status_code
+            for n in range(6)
+        ]
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if trusted:  # behind a trusted proxy, each forwarded address is a client of its own
+        assert statuses == [200] * 6
+    else:  # the header is not believed: one client, over its burst
+        assert statuses[:2] == [200, 200] and set(statuses[2:]) == {429}

@@ -97,6 +97,10 @@ def serve(
             log_config=None,  # modelport's JSON logging, set up in each worker
             access_log=False,  # modelport writes its own access log, off the hot path
             server_header=False,
+            # a client's address (rate limits, the audit trail) comes from the socket unless
+            # a trusted proxy is named; uvicorn would believe any local client's header
+            proxy_headers=bool(settings.forwarded_allow_ips),
+            forwarded_allow_ips=settings.forwarded_allow_ips or None,
         )
     finally:
         if metrics_dir is not None:
