@@ -10,6 +10,7 @@ import io
 import os
 import tarfile
 import tempfile
+import tracemalloc
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -271,6 +272,31 @@ def test_a_bomb_is_refused_before_a_byte_is_written(tmp_path: Path, manifest_byt
     with pytest.raises(UnsafeArchive, match="more than"):
         unpack(archive, out / "package", max_bytes=SMALL_CAP)
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_an_archive_of_countless_empty_members_is_refused_in_little_memory(
+    tmp_path: Path, manifest_bytes: bytes
+) -> None:
+    # 100,000 empty members gzip to a few hundred kB; every header kept would be ~30 MB.
+    raw = io.BytesIO()
+    raw.write(_file(MANIFEST, manifest_bytes)[0].tobuf() + manifest_bytes)
+    raw.write(b"\0" * (-len(manifest_bytes) % 512))
+    empty = _file("x", b"")[0]
+    for i in range(100_000):
+        empty.name = f"f{i}"
+        raw.write(empty.tobuf())
+    raw.write(b"\0" * 1024)
+    archive = tmp_path / "many.mpk"
+    archive.write_bytes(gzip.compress(raw.getvalue(), compresslevel=1))
+    tracemalloc.start()
+    try:
+        with pytest.raises(UnsafeArchive, match="more than 64 members"):
+            unpack(archive, tmp_path / "out" / "package", max_bytes=SMALL_CAP)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * 1024**2, f"{peak:,} bytes at the peak"
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_cap_counts_every_member_together(tmp_path: Path, manifest_bytes: bytes) -> None:

@@ -58,7 +58,7 @@ def unpack(archive: Path, target: Path, *, max_bytes: int = MAX_UNPACKED_BYTES) 
     """Extract ``archive`` into the new directory ``target`` after checking every member."""
     try:
         with tarfile.open(archive, "r:*") as tar:
-            members = tar.getmembers()
+            members = _headers(tar)
             _check_members(members, max_bytes)
             with atomic_directory(target) as scratch:
                 for member in members:
@@ -119,9 +119,20 @@ def unpack_to_temp(archive: Path) -> Path:
     return unpacked
 
 
+def _headers(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """The members' headers, read one at a time and refused past the most a package has:
+    an archive of a million empty members must not become a million objects in memory."""
+    members: list[tarfile.TarInfo] = []
+    for member in tar:
+        members.append(member)
+        if len(members) > _MAX_MEMBERS:
+            raise UnsafeArchive(
+                f"archive has more than {_MAX_MEMBERS} members; a package has a handful"
+            )
+    return members
+
+
 def _check_members(members: list[tarfile.TarInfo], max_bytes: int) -> None:
-    if len(members) > _MAX_MEMBERS:
-        raise UnsafeArchive(f"archive has {len(members)} members; a package has a handful")
     total = 0
     seen: set[str] = set()
     for member in members:
