@@ -146,6 +146,16 @@ def test_a_remembered_token_still_expires(tmp_path: Path) -> None:
         verifier.verify(token)
 
 
+def test_an_expiry_that_is_not_a_number_is_refused(tmp_path: Path) -> None:
+    # PyJWT takes "exp": "<digits>"; remembered without a known expiry, such a token
+    # would have been accepted for ever after its first use.
+    verifier = TokenVerifier.from_settings(_settings(tmp_path, jwt_secret=SecretStr(SECRET)))
+    token = jwt.encode(_claims(exp=str(int(time.time()) + 60)), SECRET)
+    for _ in range(2):
+        with pytest.raises(Unauthenticated, match="'exp' claim must be a number"):
+            verifier.verify(token)
+
+
 def test_issued_tokens_name_only_modelport_scopes() -> None:
     with pytest.raises(InvalidName, match="unknown scope"):
         issue_token("a", ["predict:Bad Name"], expires_in=60, secret=SECRET)

@@ -144,11 +144,15 @@ class TokenVerifier:
         if not isinstance(subject, str) or not subject:
             raise Unauthenticated("the token's 'sub' claim must be a non-empty string")
         exp = claims["exp"]
+        if isinstance(exp, bool) or not isinstance(exp, int | float):
+            # RFC 7519's NumericDate is a JSON number; PyJWT also takes "1700000000",
+            # and a token remembered with no known expiry would never expire here
+            raise Unauthenticated("the token's 'exp' claim must be a number (NumericDate)")
         return Principal(
             subject=subject[:100],
             scopes=read_scopes(claims.get("scope", claims.get("scp"))),
             method="jwt",
-            expires_at=float(exp) if isinstance(exp, int | float) else None,
+            expires_at=float(exp),
         )
 
 
