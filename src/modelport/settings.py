@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(
         default=0, ge=0, description="Requests a principal may send at once (0: 2 s of its rate)."
     )
+    promotion_data_dir: Path | None = Field(
+        default=None,
+        description=(
+            "The directory the admin API's promotions read test data from (`test_data` "
+            "names a file in it); unset: test data cannot be given over HTTP"
+        ),
+    )
     forwarded_allow_ips: str = Field(
         default="",
         description=(

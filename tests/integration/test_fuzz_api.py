@@ -82,7 +82,10 @@ def live(registry_factory: Callable[[], Any]) -> Iterator[Any]:
         "MODELPORT_AUTH": "jwt",
         "MODELPORT_JWT_SECRET": JWT_SECRET,
         "MODELPORT_RATE_LIMIT_PER_SECOND": "0",
+        # a real directory of test data, so hostile names are judged against one
+        "MODELPORT_PROMOTION_DATA_DIR": str(deployment.home / "test-data"),
     }
+    (deployment.home / "test-data").mkdir()
     server = helpers.start_server(deployment, extra_env=env)
     yield server
     helpers.stop_server(server)

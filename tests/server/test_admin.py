@@ -34,8 +34,9 @@ def test_a_promotion_over_http_is_served_within_seconds_with_no_failures(
 ) -> None:
     deployment = registry_factory()
     deployment.registry.close()
-    live = start_server(deployment, poll_seconds=0.5, extra_env=ADMIN)
     holdout = _holdout(tmp_path)
+    env = {**ADMIN, "MODELPORT_PROMOTION_DATA_DIR": str(holdout.parent)}
+    live = start_server(deployment, poll_seconds=0.5, extra_env=env)
     stop = threading.Event()
     outcomes: list[Any] = []
     runner = threading.Thread(
@@ -51,7 +52,7 @@ def test_a_promotion_over_http_is_served_within_seconds_with_no_failures(
                 json={
                     "version": 2,
                     "alias": "production",
-                    "test_data": str(holdout),
+                    "test_data": holdout.name,
                     "target": "approved",
                     "require": ["roc_auc>=0.9999"],
                 },
@@ -66,7 +67,7 @@ def test_a_promotion_over_http_is_served_within_seconds_with_no_failures(
                 json={
                     "version": 2,
                     "alias": "production",
-                    "test_data": str(holdout),
+                    "test_data": holdout.name,
                     "target": "approved",
                     "require": ["roc_auc>=0.5"],
                 },
@@ -112,6 +113,9 @@ def test_alias_moves_rollback_and_history_over_http(
             assert missing.status_code == 404 and missing.json()["code"] == "version_not_found"
             bad = admin.put(f"/v1/admin/models/{MODEL}/aliases/production", json={"version": "x"})
             assert bad.status_code == 400 and bad.json()["code"] == "malformed_request"
+            body = {"version": 2, "alias": "staging", "test_data": "/etc/passwd", "target": "x"}
+            unset = admin.post(f"/v1/admin/models/{MODEL}/promote", json=body)
+            assert unset.status_code == 422 and "MODELPORT_PROMOTION_DATA_DIR" in unset.text
             history = admin.get(f"/v1/admin/models/{MODEL}/history").json()["events"]
     finally:
         stop_server(live)
@@ -119,6 +123,49 @@ def test_alias_moves_rollback_and_history_over_http(
     assert actions == [("rollback", "done", 1), ("alias", "done", 2)]
     assert history[0]["actor"] == "http 127.0.0.1"
     assert history[0]["undoes"] == history[1]["id"]
+
+
+def test_promotions_read_only_the_test_data_directory_and_answers_hide_server_paths(
+    registry_factory: Callable[[], Deployment], tmp_path: Path
+) -> None:
+    data = tmp_path / "test-data"
+    data.mkdir()
+    holdout = _holdout(data)
+    secret = tmp_path / "secret.csv"
+    secret.write_text("password,api_token\nhunter2,tok-123\n")
+    (data / "link.csv").symlink_to(secret)
+    deployment = registry_factory()
+    deployment.registry.close()
+    env = {**ADMIN, "MODELPORT_PROMOTION_DATA_DIR": str(data)}
+    live = start_server(deployment, extra_env=env)
+
+    def promote(test_data: str) -> httpx.Response:
+        body = {"version": 2, "alias": "staging", "test_data": test_data, "target": "password"}
+        return admin.post(
+            f"/v1/admin/models/{MODEL}/promote", json={**body, "require": ["roc_auc>=0.5"]}
+        )
+
+    try:
+        with httpx.Client(base_url=live.url, timeout=60) as admin:
+            for outside in (str(secret), "../secret.csv", "link.csv", "~/secret.csv", "s3:x"):
+                refused = promote(outside)
+                assert refused.status_code == 422, refused.text
+                assert refused.json()["code"] == "invalid_input"
+                assert "hunter2" not in refused.text
+            assert "leads out" in promote("link.csv").json()["message"]
+            missing = promote("missing.parquet")
+            assert 400 <= missing.status_code < 500, missing.text
+            assert str(data) not in missing.text and "missing.parquet" in missing.text
+            body = {"version": 2, "alias": "staging", "test_data": holdout.name}
+            body |= {"target": "approved", "require": ["roc_auc>=0.5"]}
+            assert admin.post(f"/v1/admin/models/{MODEL}/promote", json=body).status_code == 200
+
+            uploaded = admin.post(f"/v1/admin/models/{MODEL}/versions", content=b"not an mpk")
+            assert uploaded.status_code == 422, uploaded.text
+            assert "/tmp" not in uploaded.text and "modelport-upload" not in uploaded.text
+            assert "the uploaded archive" in uploaded.json()["message"]
+    finally:
+        stop_server(live)
 
 
 def test_the_admin_api_is_off_by_default(client: httpx.Client) -> None:

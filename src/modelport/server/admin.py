@@ -25,6 +25,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from modelport.errors import InvalidInput, PackageError
@@ -46,7 +47,9 @@ class PromoteBody(BaseModel):
     version: int = Field(ge=1, le=MAX_VERSION)
     alias: str = Field(min_length=1, max_length=64)
     test_data: str | None = Field(
-        default=None, max_length=4096, description="Path or URL the server can read."
+        default=None,
+        max_length=1024,
+        description="A file in the server's MODELPORT_PROMOTION_DATA_DIR (CSV, Parquet, JSONL).",
     )
     target: str | None = Field(default=None, max_length=256)
     require: list[str] = Field(default_factory=list, max_length=50, examples=[["roc_auc>=0.8"]])
@@ -70,11 +73,39 @@ class InvalidateBody(BaseModel):
     )
 
 
+def _test_data(directory: Path | None, name: str) -> str:
+    """The file ``name`` in the promotion data directory: a client names a dataset the
+    operator put there, never any file the server can read."""
+    if directory is None:
+        raise InvalidInput(
+            "test_data cannot be given over HTTP on this server: its operator has not set "
+            "MODELPORT_PROMOTION_DATA_DIR (the directory of test datasets); promote with "
+            "`modelport promote ... --test-data FILE` instead"
+        )
+    parts = Path(name).parts
+    if (
+        not name
+        or Path(name).is_absolute()
+        or any(p in ("..", ".") or p.startswith("~") for p in parts)
+        or any(c in name for c in "\x00\\:")
+    ):
+        raise InvalidInput(
+            f"test_data {name!r} must name a file inside the server's test data directory "
+            "(a relative path, no '..', no URL)"
+        )
+    root = directory.resolve()
+    path = (root / name).resolve()
+    if not path.is_relative_to(root):  # a link that leads out
+        raise InvalidInput(f"test_data {name!r} leads out of the server's test data directory")
+    return str(path)
+
+
 def _admin_only(request: Request) -> None:
     require_admin(request.scope)
 
 
-def add_admin_routes(app: FastAPI, registry: Registry) -> None:
+def add_admin_routes(app: FastAPI, registry: Registry, data_dir: Path | None = None) -> None:
+    """The admin routes on ``app``; promotions read test data only from ``data_dir``."""
     router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(_admin_only)])
 
     @router.post(
@@ -107,14 +138,20 @@ def add_admin_routes(app: FastAPI, registry: Registry) -> None:
         with tempfile.TemporaryDirectory(prefix="modelport-upload-") as scratch:
             archive = Path(scratch) / "upload.mpk"
             with archive.open("wb") as out:
-                async for chunk in request.stream():
-                    await to_thread.run_sync(out.write, chunk)
+                try:
+                    async for chunk in request.stream():
+                        await to_thread.run_sync(out.write, chunk)
+                except ClientDisconnect:  # nobody is left to answer; nothing was registered
+                    return error_response(400, "malformed_request", "the upload was cut off")
             try:
                 version = await to_thread.run_sync(
                     lambda: _register_archive(registry, name, archive, alias, _actor(request))
                 )
             except PackageError as refused:  # the client's archive, not the server's trouble
-                return error_response(422, refused.code, refused.message)
+                # the server's scratch paths are nobody's business
+                message = refused.message.replace(str(archive), "the uploaded archive")
+                message = message.replace(scratch, "the upload")
+                return error_response(422, refused.code, message)
         return json_response(
             {
                 "success": True,
@@ -152,7 +189,7 @@ def add_admin_routes(app: FastAPI, registry: Registry) -> None:
             requirements=[Requirement.parse(text) for text in body.require],
             no_worse_than_current=body.no_worse_than_current,
             tolerance=body.tolerance,
-            test_data=body.test_data,
+            test_data=None if body.test_data is None else _test_data(data_dir, body.test_data),
             target=body.target,
             allow_breaking=body.allow_breaking,
         )
@@ -161,7 +198,7 @@ def add_admin_routes(app: FastAPI, registry: Registry) -> None:
                 registry, name, body.version, body.alias, options, actor=_actor(request)
             )
         )
-        return _report(report, Action.PROMOTE)
+        return _report(report, Action.PROMOTE, data_dir.resolve() if data_dir else None)
 
     @router.post(
         "/models/{name}/aliases/{alias}/rollback",
@@ -236,8 +273,16 @@ def _actor(request: Request) -> str:
     return f"{principal.actor} from {where}"[:128]
 
 
-def _report(report: PromotionReport, action: Action) -> Response:
+def _report(report: PromotionReport, action: Action, hide: Path | None = None) -> Response:
+    """The report as JSON; ``hide``: a server directory named in it only by what is in it."""
+
+    def shown(text: str) -> str:
+        return text.replace(f"{hide}/", "") if hide is not None else text
+
     gates = [g.as_dict() for g in report.gates]
+    for gate in gates:
+        if isinstance(gate.get("detail"), str):
+            gate["detail"] = shown(gate["detail"])
     body: dict[str, Any] = {
         "success": report.passed,
         "alias": report.alias,
@@ -246,7 +291,7 @@ def _report(report: PromotionReport, action: Action) -> Response:
         "gates": gates,
     }
     if not report.passed:
-        body |= {"code": "promotion_refused", "message": report.refusal()}
+        body |= {"code": "promotion_refused", "message": shown(report.refusal())}
         return json_response(body, 422)
     verb = "promoted" if action is Action.PROMOTE else "rolled back"
     body["message"] = f"{verb}: {report.name}@{report.alias} → version {report.version}"

@@ -207,7 +207,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         # imported only when on: the gates pull in scikit-learn's metrics (~80 MB a worker)
         from modelport.server.admin import add_admin_routes
 
-        add_admin_routes(api, service.registry)
+        add_admin_routes(api, service.registry, settings.promotion_data_dir)
     if metrics is not None:
 
         @api.get(
