@@ -26,7 +26,9 @@ from conftest import (
 
 SECRET = "limits-test-secret-0123456789-0123456789-0123456789"
 PREDICT = f"/v1/models/{MODEL}/predict"
+MAX_PACKAGE_BYTES = 2_000_000
 LIMITED_ENV = {
+    "MODELPORT_MAX_PACKAGE_BYTES": str(MAX_PACKAGE_BYTES),
     "MODELPORT_AUTH": "jwt",
     "MODELPORT_JWT_SECRET": SECRET,
     "MODELPORT_ADMIN_API": "true",
@@ -89,6 +91,31 @@ def test_the_wait_is_honoured(http: httpx.Client, record: dict[str, Any]) -> Non
 def test_an_admin_body_over_the_limit_is_413(http: httpx.Client) -> None:
     big = {"source": "x" * (MAX_BODY_BYTES + 10)}
     response = http.post("/v1/admin/cache/invalidate", json=big, headers=bearer("big-admin"))
+    refusal(response, 413, "payload_too_large")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v1/admin/cache/invalidate"),
+        ("PUT", f"/v1/admin/models/{MODEL}/aliases/staging"),
+        ("POST", f"/v1/admin/models/{MODEL}/promote"),
+        ("POST", f"/v1/admin/models/{MODEL}/versions"),
+    ],
+)
+def test_a_chunked_body_over_the_limit_is_413_too(
+    http: httpx.Client, method: str, path: str
+) -> None:
+    # no Content-Length: the limit is found while reading (the upload's limit is larger)
+    size = MAX_BODY_BYTES if not path.endswith("/versions") else MAX_PACKAGE_BYTES
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"source": "'
+        for _ in range(size // 65_536 + 2):
+            yield b"x" * 65_536
+
+    who = bearer("chunky" + path.replace("/", "-"))  # a principal each: no rate limit
+    response = http.request(method, path, content=chunks(), headers=who)
     refusal(response, 413, "payload_too_large")
 
 

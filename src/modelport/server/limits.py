@@ -8,6 +8,7 @@ be larger: ``max_package_bytes``.
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelport.errors import MalformedRequest, PayloadTooLarge
@@ -23,6 +24,17 @@ def is_upload(scope: Scope) -> bool:
     return (
         scope["method"] == "POST" and path.startswith("/v1/admin/") and path.endswith("/versions")
     )
+
+
+class BodyTooLarge(HTTPException):
+    """A body found over the limit while it is read (no Content-Length: chunked). An
+    HTTPException, because FastAPI turns any other error raised while it reads a body
+    into "400 There was an error parsing the body"."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            413, f"the body exceeds the limit of {limit} bytes", headers={"connection": "close"}
+        )
 
 
 class BodyLimitMiddleware:
@@ -53,7 +65,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise PayloadTooLarge(f"the body exceeds the limit of {limit} bytes")
+                    raise BodyTooLarge(limit)
             return message
 
         await self.app(scope, counted, send)
