@@ -115,6 +115,10 @@ def test_the_probes_answer_without_credentials_but_say_no_more(http: httpx.Clien
     assert ready.json() == {"success": True, "message": "ready"}
     detailed = http.get("/readyz", headers=bearer(token("metrics"))).json()
     assert detailed["serving"] == {MODEL: {"production": 1}}
+    # a client hears only of the models it may use
+    assert http.get("/readyz", headers=bearer(token(f"predict:{MODEL}"))).json()["serving"]
+    stranger = http.get("/readyz", headers=bearer(token("predict:another-model"))).json()
+    assert stranger["serving"] == {} and stranger["success"] is True
 
 
 @pytest.mark.parametrize(

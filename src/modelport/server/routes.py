@@ -38,12 +38,13 @@ def add_routes(app: FastAPI, service: ServingService) -> None:
             "success": readiness.ready,
             "message": "ready" if readiness.ready else "not ready",
         }
-        if principal_of(request.scope) is not None:  # with authentication on: no details
-            body |= {
-                "reasons": readiness.reasons,
-                "failed": readiness.failed,
-                "serving": _serving(service),
-            }
+        principal = principal_of(request.scope)
+        if principal is not None:  # with authentication on, no details for strangers
+            # operators (admin, metrics) see every model; a client only those it may use
+            may_see = (lambda _: True) if principal.may_read_metrics() else principal.may_predict
+            shown = readiness.seen_by(may_see)
+            serving = {m: a for m, a in _serving(service).items() if may_see(m)}
+            body |= {"reasons": shown.reasons, "failed": shown.failed, "serving": serving}
         if not readiness.ready:
             body["code"] = "not_ready"
         return json_response(body, 200 if readiness.ready else 503)

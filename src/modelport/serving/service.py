@@ -52,6 +52,19 @@ class Readiness:
     ready: bool
     reasons: list[str] = field(default_factory=list)  # why not ready
     failed: list[str] = field(default_factory=list)  # versions that cannot be loaded
+    # the model each reason and each failure is about (None: the server as a whole)
+    reason_models: list[str | None] = field(default_factory=list, repr=False)
+    failed_models: list[str] = field(default_factory=list, repr=False)
+
+    def seen_by(self, may_see: Callable[[str], bool]) -> Readiness:
+        """The same verdict, telling only of the models ``may_see`` allows."""
+        reasons = zip(self.reasons, self.reason_models, strict=True)
+        failed = zip(self.failed, self.failed_models, strict=True)
+        return Readiness(
+            self.ready,
+            [text for text, model in reasons if model is None or may_see(model)],
+            [text for text, model in failed if may_see(model)],
+        )
 
 
 def version_number(text: str) -> int | None:
@@ -282,16 +295,16 @@ class ServingService:
 
     def readiness(self) -> Readiness:
         """Ready when the registry answers and every production alias seen is loaded."""
-        reasons: list[str] = []
+        reasons: list[tuple[str, str | None]] = []
         try:
             self.registry.alias_state()
         except Exception as exc:
-            reasons.append(f"the registry cannot be reached: {type(exc).__name__}")
+            reasons.append((f"the registry cannot be reached: {type(exc).__name__}", None))
         if not self._synced.is_set():
-            reasons.append("the production models are still loading")
+            reasons.append(("the production models are still loading", None))
         failures = self.pool.failures()
         failed = [
-            f"{name} version {version} cannot be loaded ({error.code})"
+            (f"{name} version {version} cannot be loaded ({error.code})", name)
             for (name, version), error in sorted(failures.items(), key=lambda item: item[0])
         ]
         for (name, alias), version in sorted(self._state.items()):
@@ -301,8 +314,14 @@ class ServingService:
             if served is not None and self.pool.get(name, served) is not None:
                 continue
             if (name, version) not in failures:
-                reasons.append(f"{name}: production version {version} is not loaded yet")
-        return Readiness(ready=not reasons, reasons=reasons, failed=failed)
+                reasons.append((f"{name}: production version {version} is not loaded yet", name))
+        return Readiness(
+            ready=not reasons,
+            reasons=[text for text, _ in reasons],
+            failed=[text for text, _ in failed],
+            reason_models=[model for _, model in reasons],
+            failed_models=[model for _, model in failed],
+        )
 
     # -- helpers ---------------------------------------------------------------------------
 
