@@ -149,6 +149,13 @@ def test_a_scheme_other_than_bearer_is_401(http: httpx.Client, record: dict[str,
     refusal(http.post(PREDICT, json=record, headers=basic), 401, "unauthenticated")
 
 
+def test_an_empty_api_key_header_does_not_hide_a_bearer_token(
+    http: httpx.Client, record: dict[str, Any]
+) -> None:
+    headers = [("x-api-key", ""), ("authorization", f"Bearer {token('predict:*')}")]
+    assert http.post(PREDICT, json=record, headers=headers).status_code == 200
+
+
 def test_a_predict_scope_scores_that_model_only(http: httpx.Client, record: dict[str, Any]) -> None:
     mine = bearer(token(f"openid predict:{MODEL}"))  # scopes of other systems are ignored
     answer = http.post(PREDICT, json=record, headers=mine)

@@ -210,5 +210,6 @@ def _credential(scope: Scope) -> str | None:
             return rest.strip()
         if name == b"x-api-key":
             key: str = value.decode("latin-1").strip()
-            return key or None
+            if key:  # an empty one (a client's unset variable) does not hide a bearer token
+                return key
     return None
