@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -33,6 +34,47 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@contextlib.contextmanager
+def serving(
+    tmp_path: Path,
+    database_url: str | None,
+    package: Path,
+    arguments: str,
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
+    """``modelport serve`` (``serve(host=..., port=..., <arguments>)``) as a process over a
+    registry with ``package`` in production: its URL, process and log; stopped with
+    Ctrl-C (SIGINT) at the end, killed if it does not stop."""
+    settings = Settings(home=tmp_path, database_url=database_url)
+    with Registry.from_settings(settings) as registry:
+        registry.register(package, alias="production")
+    port = free_port()
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+        "MODELPORT_HOME": str(tmp_path),
+        **(env or {}),
+    }
+    environment.pop("MODELPORT_DATABASE_URL", None)
+    if database_url is not None:
+        environment["MODELPORT_DATABASE_URL"] = database_url
+    code = f"from modelport.cli.serve import serve; serve(host='127.0.0.1', port={port}{arguments})"
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-c", code], env=environment, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        yield f"http://127.0.0.1:{port}", process, log
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def test_serve_options() -> None:
     app = typer.Typer()
     app.command("serve")(serve_command.serve)
@@ -46,29 +88,8 @@ def test_serve_options() -> None:
 def test_serve_with_two_workers(
     tmp_path: Path, database_url: str | None, loan_package_path: Path
 ) -> None:
-    settings = Settings(home=tmp_path, database_url=database_url)
-    with Registry.from_settings(settings) as registry:
-        registry.register(loan_package_path, alias="production")
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
-        "MODELPORT_HOME": str(tmp_path),
-    }
-    env.pop("MODELPORT_DATABASE_URL", None)
-    if database_url is not None:
-        env["MODELPORT_DATABASE_URL"] = database_url
-    code = (
-        "from modelport.cli.serve import serve; "
-        f"serve(host='127.0.0.1', port={port}, workers=2, reload_seconds=0.5)"
-    )
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-c", code], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
+    arguments = ", workers=2, reload_seconds=0.5"
+    with serving(tmp_path, database_url, loan_package_path, arguments) as (url, process, log):
         deadline = time.monotonic() + 40
         ready = 0
         while ready < 10 and time.monotonic() < deadline:  # readiness from both workers
@@ -106,13 +127,6 @@ def test_serve_with_two_workers(
         assert scrape.count('modelport_model_loaded{model="loan-approval",version="1"} 1.0') == 1
         pids = {int(json.loads(line)["pid"]) for line in _access_lines(log)}
         assert len(pids) == 2, "both workers answered and logged"
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
     assert process.returncode == 0, log.read_text()
 
 
@@ -164,27 +178,12 @@ def test_a_client_cannot_claim_another_address_unless_a_proxy_is_trusted(
     tmp_path: Path, database_url: str | None, loan_package_path: Path, trusted: str
 ) -> None:
     # Authentication off, so the rate limit is per client address.
-    settings = Settings(home=tmp_path, database_url=database_url)
-    with Registry.from_settings(settings) as registry:
-        registry.register(loan_package_path, alias="production")
-    port = free_port()
     env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
-        "MODELPORT_HOME": str(tmp_path),
         "MODELPORT_RATE_LIMIT_PER_SECOND": "0.2",
         "MODELPORT_RATE_LIMIT_BURST": "2",
         "MODELPORT_FORWARDED_ALLOW_IPS": trusted,
     }
-    env.pop("MODELPORT_DATABASE_URL", None)
-    code = f"from modelport.cli.serve import serve; serve(host='127.0.0.1', port={port})"
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-c", code], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
+    with serving(tmp_path, database_url, loan_package_path, "", env) as (url, process, log):
         deadline = time.monotonic() + 40
         while True:
             assert process.poll() is None, log.read_text()
@@ -197,13 +196,6 @@ def test_a_client_cannot_claim_another_address_unless_a_proxy_is_trusted(
             httpx.get(f"{url}/v1/models", headers={"x-forwarded-for": f"203.0.113.{n}"}).status_code
             for n in range(6)
         ]
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
     if trusted:  # behind a trusted proxy, each forwarded address is a client of its own
         assert statuses == [200] * 6
     else:  # the header is not believed: one client, over its burst

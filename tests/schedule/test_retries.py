@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -22,30 +22,41 @@ from modelport.settings import Settings
 
 
 @contextmanager
-def arriving_late(settings: Settings, path: Path) -> Iterator[None]:
-    """The input of a nightly job as an upstream system might deliver it: missing while
-    the first attempt runs, a truncated file during the second, whole for the third."""
+def between_attempts(settings: Settings, act: Callable[[int], bool]) -> Iterator[None]:
+    """``act(attempts recorded so far)`` called every 20 ms, as the outside world changes
+    between a nightly job's attempts, until it returns True."""
     stop = threading.Event()
 
-    def deliver() -> None:
+    def watch() -> None:
         with Registry.from_settings(settings) as registry:
             while not stop.wait(0.02):
                 runs = registry.job_runs("nightly")
-                attempts = runs[0].attempts if runs else 0
-                if attempts == 1 and not path.exists():
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_bytes(b"PAR1 truncated in transit")
-                elif attempts == 2:
-                    write_applications(path, rows=300)
+                if act(runs[0].attempts if runs else 0):
                     return
 
-    thread = threading.Thread(target=deliver, daemon=True)
+    thread = threading.Thread(target=watch, daemon=True)
     thread.start()
     try:
         yield
     finally:
         stop.set()
         thread.join(10)
+
+
+def arriving_late(settings: Settings, path: Path) -> AbstractContextManager[None]:
+    """The input of a nightly job as an upstream system might deliver it: missing while
+    the first attempt runs, a truncated file during the second, whole for the third."""
+
+    def deliver(attempts: int) -> bool:
+        if attempts == 1 and not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"PAR1 truncated in transit")
+        elif attempts == 2:
+            write_applications(path, rows=300)
+            return True
+        return False
+
+    return between_attempts(settings, deliver)
 
 
 def test_a_job_that_fails_twice_then_succeeds(
@@ -98,38 +109,30 @@ def test_a_job_that_fails_twice_then_succeeds(
     assert f"{run.rows_scored:,} / 300" in listed.stdout and "loan-approval:1" in listed.stdout
 
 
-@contextmanager
-def unreadable_until_retried(settings: Settings, path: Path) -> Iterator[None]:
+def unreadable_until_retried(settings: Settings, path: Path) -> AbstractContextManager[None]:
     """The fourth row group of ``path`` unreadable during the first attempt, as after a
     storage hiccup, then the same bytes and modification time again (the same file)."""
     offset = pq.ParquetFile(path).metadata.row_group(3).column(0).data_page_offset
-    stat = path.stat()
+    times = (path.stat().st_atime_ns, path.stat().st_mtime_ns)
+    good = _overwrite(path, offset, b"\xff" * 64, times)
+
+    def repair(attempts: int) -> bool:
+        if attempts == 1:
+            _overwrite(path, offset, good, times)
+        return attempts == 1
+
+    return between_attempts(settings, repair)
+
+
+def _overwrite(path: Path, offset: int, data: bytes, times: tuple[int, int]) -> bytes:
+    """``data`` written at ``offset``, the file's times kept; the bytes it replaced."""
     with path.open("r+b") as handle:
         handle.seek(offset)
-        good = handle.read(64)
+        replaced = handle.read(len(data))
         handle.seek(offset)
-        handle.write(b"\xff" * 64)
-    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    stop = threading.Event()
-
-    def repair() -> None:
-        with Registry.from_settings(settings) as registry:
-            while not stop.wait(0.02):
-                runs = registry.job_runs("nightly")
-                if runs and runs[0].attempts == 1:
-                    with path.open("r+b") as handle:
-                        handle.seek(offset)
-                        handle.write(good)
-                    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-                    return
-
-    thread = threading.Thread(target=repair, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(10)
+        handle.write(data)
+    os.utime(path, ns=times)
+    return replaced
 
 
 def test_a_retry_scores_only_what_the_failed_attempt_left(
