@@ -154,6 +154,9 @@ def test_an_empty_api_key_header_does_not_hide_a_bearer_token(
 ) -> None:
     headers = [("x-api-key", ""), ("authorization", f"Bearer {token('predict:*')}")]
     assert http.post(PREDICT, json=record, headers=headers).status_code == 200
+    # the token verified above is remembered by its own header, not by the empty key
+    alone = http.post(PREDICT, json=record, headers=[("x-api-key", "")])
+    refusal(alone, 401, "unauthenticated")
 
 
 def test_a_predict_scope_scores_that_model_only(http: httpx.Client, record: dict[str, Any]) -> None:

@@ -87,7 +87,8 @@ class Authenticator:
         if not self.enabled:
             principal = ANONYMOUS
         else:
-            raw = _raw_credential(scope)
+            header = _credential_header(scope)
+            raw = None if header is None else header[1]
             hit = None if raw is None else self._recent.get(raw)
             if hit is not None and hit[1] > time.time():
                 principal = hit[0]
@@ -188,11 +189,13 @@ def require_admin(scope: Scope) -> None:
         raise Forbidden("this needs the admin scope")
 
 
-def _raw_credential(scope: Scope) -> bytes | None:
+def _credential_header(scope: Scope) -> tuple[bytes, bytes] | None:
+    """The header credentials are read from: the first ``Authorization``, or a non-empty
+    ``X-API-Key`` (an empty one, a client's unset variable, does not hide a bearer token).
+    Its raw value is also what the door remembers a verified token by."""
     for name, value in scope["headers"]:
-        if name == b"authorization" or name == b"x-api-key":
-            raw: bytes = value
-            return raw
+        if name == b"authorization" or (name == b"x-api-key" and value.strip()):
+            return name, value
     return None
 
 
@@ -201,15 +204,14 @@ def _credential_given(scope: Scope) -> bool:
 
 
 def _credential(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            text: str = value.decode("latin-1")
-            scheme, _, rest = text.partition(" ")
-            if scheme.lower() != "bearer" or not rest.strip():
-                raise Unauthenticated("use Authorization: Bearer <token or API key>")
-            return rest.strip()
-        if name == b"x-api-key":
-            key: str = value.decode("latin-1").strip()
-            if key:  # an empty one (a client's unset variable) does not hide a bearer token
-                return key
-    return None
+    header = _credential_header(scope)
+    if header is None:
+        return None
+    name, value = header
+    text = value.decode("latin-1")
+    if name == b"x-api-key":
+        return text.strip()
+    scheme, _, rest = text.partition(" ")
+    if scheme.lower() != "bearer" or not rest.strip():
+        raise Unauthenticated("use Authorization: Bearer <token or API key>")
+    return rest.strip()
