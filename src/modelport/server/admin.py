@@ -73,10 +73,10 @@ class InvalidateBody(BaseModel):
     )
 
 
-def _test_data(directory: Path | None, name: str) -> str:
-    """The file ``name`` in the promotion data directory: a client names a dataset the
-    operator put there, never any file the server can read."""
-    if directory is None:
+def _test_data(root: Path | None, name: str) -> str:
+    """The file ``name`` in the promotion data directory ``root`` (resolved): a client
+    names a dataset the operator put there, never any file the server can read."""
+    if root is None:
         raise InvalidInput(
             "test_data cannot be given over HTTP on this server: its operator has not set "
             "MODELPORT_PROMOTION_DATA_DIR (the directory of test datasets); promote with "
@@ -93,7 +93,6 @@ def _test_data(directory: Path | None, name: str) -> str:
             f"test_data {name!r} must name a file inside the server's test data directory "
             "(a relative path, no '..', no URL)"
         )
-    root = directory.resolve()
     path = (root / name).resolve()
     if not path.is_relative_to(root):  # a link that leads out
         raise InvalidInput(f"test_data {name!r} leads out of the server's test data directory")
@@ -106,6 +105,7 @@ def _admin_only(request: Request) -> None:
 
 def add_admin_routes(app: FastAPI, registry: Registry, data_dir: Path | None = None) -> None:
     """The admin routes on ``app``; promotions read test data only from ``data_dir``."""
+    data_root = data_dir.resolve() if data_dir is not None else None
     router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(_admin_only)])
 
     @router.post(
@@ -189,7 +189,7 @@ def add_admin_routes(app: FastAPI, registry: Registry, data_dir: Path | None = N
             requirements=[Requirement.parse(text) for text in body.require],
             no_worse_than_current=body.no_worse_than_current,
             tolerance=body.tolerance,
-            test_data=None if body.test_data is None else _test_data(data_dir, body.test_data),
+            test_data=None if body.test_data is None else _test_data(data_root, body.test_data),
             target=body.target,
             allow_breaking=body.allow_breaking,
         )
@@ -198,7 +198,7 @@ def add_admin_routes(app: FastAPI, registry: Registry, data_dir: Path | None = N
                 registry, name, body.version, body.alias, options, actor=_actor(request)
             )
         )
-        return _report(report, Action.PROMOTE, data_dir.resolve() if data_dir else None)
+        return _report(report, Action.PROMOTE, data_root)
 
     @router.post(
         "/models/{name}/aliases/{alias}/rollback",

@@ -50,20 +50,24 @@ _VERSION_TEXT = re.compile(r"[1-9][0-9]{0,9}")
 @dataclass(frozen=True, slots=True)
 class Readiness:
     ready: bool
-    reasons: list[str] = field(default_factory=list)  # why not ready
-    failed: list[str] = field(default_factory=list)  # versions that cannot be loaded
-    # the model each reason and each failure is about (None: the server as a whole)
-    reason_models: list[str | None] = field(default_factory=list, repr=False)
-    failed_models: list[str] = field(default_factory=list, repr=False)
+    # (message, the model it is about; None: the server as a whole)
+    why_not: list[tuple[str, str | None]] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # versions that cannot load
+
+    @property
+    def reasons(self) -> list[str]:
+        return [text for text, _ in self.why_not]
+
+    @property
+    def failed(self) -> list[str]:
+        return [text for text, _ in self.failures]
 
     def seen_by(self, may_see: Callable[[str], bool]) -> Readiness:
         """The same verdict, telling only of the models ``may_see`` allows."""
-        reasons = zip(self.reasons, self.reason_models, strict=True)
-        failed = zip(self.failed, self.failed_models, strict=True)
         return Readiness(
             self.ready,
-            [text for text, model in reasons if model is None or may_see(model)],
-            [text for text, model in failed if may_see(model)],
+            [(text, model) for text, model in self.why_not if model is None or may_see(model)],
+            [(text, model) for text, model in self.failures if may_see(model)],
         )
 
 
@@ -315,13 +319,7 @@ class ServingService:
                 continue
             if (name, version) not in failures:
                 reasons.append((f"{name}: production version {version} is not loaded yet", name))
-        return Readiness(
-            ready=not reasons,
-            reasons=[text for text, _ in reasons],
-            failed=[text for text, _ in failed],
-            reason_models=[model for _, model in reasons],
-            failed_models=[model for _, model in failed],
-        )
+        return Readiness(ready=not reasons, why_not=reasons, failures=failed)
 
     # -- helpers ---------------------------------------------------------------------------
 
