@@ -1,5 +1,6 @@
 """The input contract: fields inferred from a sample, one validator for every entry point."""
 
+from modelport.contract.expectations import FieldWarning
 from modelport.contract.fields import (
     Contract,
     ExtraFieldPolicy,
@@ -14,6 +15,7 @@ __all__ = [
     "Contract",
     "ExtraFieldPolicy",
     "FieldSpec",
+    "FieldWarning",
     "FieldType",
     "UnknownCategoryPolicy",
     "Validated",

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelport.contract.expectations import FieldWarning
 from modelport.contract.fields import (
     Contract,
     ExtraFieldPolicy,
@@ -87,12 +88,17 @@ def _describe(value: Any) -> str:
 
 @dataclass(slots=True)
 class Validated:
-    """The accepted rows as typed columns, and the reasons for the rest."""
+    """The accepted rows as typed columns, and the reasons for the rest.
+
+    ``warnings`` name values of accepted rows outside what the sample showed (they are
+    scored); a refused row carries its errors, never warnings. Both index the input rows.
+    """
 
     columns: dict[str, np.ndarray]
     accepted: np.ndarray
     errors: list[FieldError]
     n_rows: int
+    warnings: list[FieldWarning] = field(default_factory=list)
 
     @property
     def n_accepted(self) -> int:
