@@ -30,8 +30,8 @@ from sklearn.preprocessing import FunctionTransformer
 
 import modelport as mp
 from modelport.errors import PackageError
+from modelport.files import sha256_file
 from modelport.package import Manifest
-from modelport.package.files import sha256_file
 from modelport.runtime.scorer import is_safe_native_type
 
 SRC = Path(mp.__file__).resolve().parents[1]

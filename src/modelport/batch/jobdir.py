@@ -31,10 +31,10 @@ from typing import Any, BinaryIO
 import orjson
 import pyarrow as pa
 
-from modelport.batch.atomic import PARTIAL_SUFFIX, atomic_file
 from modelport.batch.score import ScoredChunk
 from modelport.batch.writers import OutputSchema, RejectsWriter, Writer
 from modelport.errors import BatchError, JobChanged
+from modelport.files import PARTIAL_SUFFIX, atomic_file
 
 __all__ = ["JobDirectory", "PartCounts", "remove_stale_partials"]
 
@@ -119,16 +119,16 @@ class JobDirectory:
             scored.start, scored.n_rows, scored.table.num_rows, len(scored.rejects), dict(fields)
         )
         with (
-            atomic_file(base.with_suffix(".arrow")) as temporary,
+            atomic_file(base.with_suffix(".arrow"), error=BatchError) as temporary,
             pa.OSFile(str(temporary), "wb") as sink,
             pa.ipc.new_file(sink, scored.table.schema) as writer,
         ):
             writer.write_table(scored.table)
-        with atomic_file(base.with_suffix(".rejects.jsonl")) as temporary:
+        with atomic_file(base.with_suffix(".rejects.jsonl"), error=BatchError) as temporary:
             rejects = RejectsWriter(temporary)
             rejects.write(scored.rejects)
             rejects.close()
-        with atomic_file(base.with_suffix(".json")) as temporary:
+        with atomic_file(base.with_suffix(".json"), error=BatchError) as temporary:
             temporary.write_bytes(orjson.dumps(dataclasses.asdict(counts)))
         self.done[scored.start] = counts
         return counts
@@ -160,7 +160,7 @@ class JobDirectory:
 
     def finish(self, summary: dict[str, Any]) -> None:
         """Record the job complete and drop its parts (the output holds them now)."""
-        with atomic_file(self.path / COMPLETE_FILE) as temporary:
+        with atomic_file(self.path / COMPLETE_FILE, error=BatchError) as temporary:
             temporary.write_bytes(orjson.dumps(summary))
         shutil.rmtree(self.parts_path, ignore_errors=True)
 
@@ -187,7 +187,7 @@ def _claim(path: Path, identity: dict[str, Any]) -> None:
     """Record the job's identity in a new directory, or check it against the recorded one."""
     file = path / JOB_FILE
     if not file.is_file():
-        with atomic_file(file) as temporary:
+        with atomic_file(file, error=BatchError) as temporary:
             temporary.write_bytes(orjson.dumps(identity, option=orjson.OPT_INDENT_2))
         return
     try:

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -27,9 +25,9 @@ import pyarrow as pa
 from fsspec import AbstractFileSystem
 from fsspec.core import url_to_fs
 
-from modelport.batch.atomic import PARTIAL_SUFFIX, atomic_file
 from modelport.batch.formats import COMPRESSIONS
 from modelport.errors import BatchError
+from modelport.files import atomic_file, atomic_upload
 
 __all__ = ["Location", "atomic_output"]
 
@@ -136,27 +134,13 @@ class Location:
 def atomic_output(target: Location) -> Iterator[Path]:
     """A local temporary path whose file replaces ``target`` only if the block succeeds.
 
-    Local targets: :func:`~modelport.batch.atomic.atomic_file` (a rename beside it). Behind
-    a URL: the file is uploaded beside the target under a temporary name, then moved into
-    place, so readers never see a partial object.
+    Local targets: :func:`~modelport.files.atomic_file` (a rename beside it). Behind a URL:
+    :func:`~modelport.files.atomic_upload` (uploaded beside the target under a temporary
+    name, then moved into place), so readers never see a partial object.
     """
     if target.local is not None:
-        with atomic_file(target.local) as temporary:
+        with atomic_file(target.local, error=BatchError) as temporary:
             yield temporary
         return
-    fs = target._fs
-    with tempfile.TemporaryDirectory(prefix="modelport-output-") as scratch:
-        temporary = Path(scratch) / target.name.name
-        temporary.touch()
+    with atomic_upload(target._fs, target.path, shown=str(target), error=BatchError) as temporary:
         yield temporary
-        name = target.name
-        partial = str(name.with_name(f".{name.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}"))
-        try:
-            fs.put_file(str(temporary), partial)
-            fs.mv(partial, target.path)
-        except BaseException as exc:
-            with suppress(Exception):
-                fs.rm(partial)
-            if isinstance(exc, Exception):
-                raise BatchError(f"cannot write {target}: {exc}") from None
-            raise

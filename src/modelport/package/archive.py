@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from modelport.errors import UnsafeArchive
-from modelport.package.files import atomic_directory
+from modelport.files import atomic_directory, atomic_file
 from modelport.package.manifest import FILE_NAME_PATTERN, MANIFEST_FILE
 
 __all__ = [
@@ -45,12 +45,10 @@ def pack(directory: Path, archive: Path) -> Path:
     signed = signatures.is_file() and not signatures.is_symlink()
     archive = Path(archive)
     archive.parent.mkdir(parents=True, exist_ok=True)
-    partial = archive.with_name(f".{archive.name}.partial")
-    with tarfile.open(partial, "w:gz") as tar:
+    with atomic_file(archive) as partial, tarfile.open(partial, "w:gz") as tar:
         extra = [SIGNATURE_FILE] if signed and SIGNATURE_FILE not in manifest.files else []
         for name in [MANIFEST_FILE, *extra, *sorted(manifest.files)]:
             tar.add(directory / name, arcname=name, recursive=False)
-    partial.replace(archive)
     return archive
 
 

@@ -26,8 +26,8 @@ from modelport.decisions import (
 )
 from modelport.errors import ParityError, UnsupportedModel
 from modelport.features.presteps import split_presteps
+from modelport.files import atomic_directory, sha256_file
 from modelport.orchestrate.spec import OrchestrationSpec
-from modelport.package.files import atomic_directory, sha256_file
 from modelport.package.load import REFERENCE_FILE, Package, open_package
 from modelport.package.manifest import (
     MANIFEST_FILE,
@@ -152,7 +152,11 @@ def package(
             f"the converted graph of {name!r} does not match the original model; "
             "pass allow_native=True to store the estimator itself (skops)\n" + str(report)
         )
-    with atomic_directory(Path(path), replace=replace) as scratch:
+    target = Path(path)
+    if replace and target.exists() and not (target / MANIFEST_FILE).is_file():
+        # replace=True swaps one package for another, never someone's other directory.
+        raise FileExistsError(f"{target} exists and is not a modelport package; not replacing it")
+    with atomic_directory(target, replace=replace) as scratch:
         if report is not None and report.passed and onnx_bytes is not None:
             (scratch / ONNX_FILE).write_bytes(onnx_bytes)
             runtime, model_file, trusted = Runtime.ONNX, ONNX_FILE, []

@@ -17,7 +17,7 @@ from modelport.decisions import decide, decide_columns
 from modelport.errors import FieldError, IntegrityError, PackageError
 from modelport.features._arrays import as_day
 from modelport.features.presteps import PreStep, PreSteps
-from modelport.package.files import sha256_file
+from modelport.files import sha256_file
 from modelport.package.manifest import MANIFEST_FILE, Manifest, Runtime
 from modelport.runtime import NativeScorer, OnnxScorer, Scorer, Task
 

@@ -4,7 +4,7 @@ Each flush writes ``<directory>/date=YYYY-MM-DD/predictions-<UTC time>-<pid>-<n>
 the names sort by time (so a listing is the order of writing), the ``date=`` directories
 keep any one directory small and read as a partition column by Spark, DuckDB and
 ``pyarrow.dataset``, and the process id keeps the files of server workers apart. A file is
-written beside its final name and renamed when complete (``modelport.batch.atomic``), so
+written beside its final name and renamed when complete (``modelport.files``), so
 readers never see half a file, and a crash leaves only a hidden ``.modelport-partial``.
 
 ``inputs``, ``outputs`` and ``entity`` are JSON text columns: their fields differ from
@@ -27,7 +27,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from modelport.batch.atomic import atomic_file
+from modelport.files import atomic_file
 from modelport.predlog.record import PredictionRecord
 
 __all__ = ["PREDICTION_SCHEMA", "ParquetSink"]

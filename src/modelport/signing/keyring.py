@@ -22,7 +22,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from modelport.errors import SignatureError
-from modelport.package.files import write_file_atomically
+from modelport.files import write_file_atomically
 from modelport.signing.keys import (
     KEY_ID_PATTERN,
     PUBLIC_SUFFIX,

@@ -21,8 +21,8 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from modelport.errors import SignatureError
+from modelport.files import write_file_atomically
 from modelport.package.archive import pack, read_members, unpack
-from modelport.package.files import write_file_atomically
 from modelport.package.load import SIGNATURE_FILE, verify_directory
 from modelport.package.manifest import MANIFEST_FILE
 from modelport.signing.signatures import Signature, sign_digest
