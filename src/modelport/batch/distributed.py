@@ -45,6 +45,7 @@ from distributed import Client, Future, KilledWorker, LocalCluster, WorkerPlugin
 
 from modelport.batch.chunks import Chunk
 from modelport.batch.parallel import (
+    DEFAULT_CHUNK_ROWS,
     IN_FLIGHT_PER_WORKER,
     ChunkScorer,
     ChunkScoring,
@@ -54,12 +55,10 @@ from modelport.batch.partitions import Partition, Work, score_partition
 from modelport.batch.score import ScoredChunk
 from modelport.errors import BatchError
 from modelport.package.archive import ARCHIVE_SUFFIX, pack, unpack
-from modelport.settings import Settings
 
 __all__ = ["CONNECT_TIMEOUT_SECONDS", "DaskEngine"]
 
 CONNECT_TIMEOUT_SECONDS = 10.0
-_DEFAULT_CHUNK_ROWS: int = Settings.model_fields["batch_chunk_rows"].default
 _T = TypeVar("_T")
 
 
@@ -111,7 +110,7 @@ class DaskEngine:
         work: Iterable[Work],
         *,
         columns: Sequence[str] | None = None,
-        chunk_rows: int = _DEFAULT_CHUNK_ROWS,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
     ) -> Iterator[ScoredChunk]:
         """Every chunk or partition scored, in input order: chunks are sent to the workers,
         partitions read by them (:mod:`modelport.batch.partitions`)."""

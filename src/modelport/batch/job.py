@@ -38,6 +38,7 @@ from modelport.batch.formats import COMPRESSIONS, Format, resolve_format
 from modelport.batch.jobdir import JobDirectory, remove_stale_partials
 from modelport.batch.locations import Location, atomic_output
 from modelport.batch.parallel import (
+    DEFAULT_CHUNK_ROWS,
     ChunkScorer,
     ChunkScoring,
     Engine,
@@ -60,7 +61,6 @@ from modelport.errors import BatchError
 from modelport.orchestrate.spec import OrchestrationSpec
 from modelport.package import Package, load_scorer
 from modelport.runtime import Scorer
-from modelport.settings import Settings
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
@@ -69,8 +69,6 @@ __all__ = [
     "default_rejects_path",
     "score_file",
 ]
-
-DEFAULT_CHUNK_ROWS: int = Settings.model_fields["batch_chunk_rows"].default
 
 ProgressCallback = Callable[[int, int | None], None]
 """Called with (rows read so far, total rows or ``None``) at the start and after each chunk."""
