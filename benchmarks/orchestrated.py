@@ -141,7 +141,7 @@ class Bench:
         # outside the training rows: a 422 by design) are counted and left out.
         every = applications(self.table["customer_id"].to_numpy(), seed=8)
         rows = joined(every, self.table)[RAW].to_dict("records")
-        validated = mp.load(package).validate_records(rows)
+        validated = mp.load(package).validate(rows)
         self.refused = Counter(str(e.field) for e in validated.errors)
         cold = every.iloc[validated.accepted].reset_index(drop=True)
         rng = np.random.default_rng(7)

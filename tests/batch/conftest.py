@@ -34,7 +34,7 @@ def valid_rows(scorer: Scorer) -> pd.DataFrame:
     """``ROWS`` loan applications that all pass the contract (missing values included),
     with an ``id`` column first and a free-text ``note`` column last."""
     frame = loan_applications(ROWS + ROWS // 10, seed=11)[LOAN_FEATURES]
-    checked = scorer.validator.validate_columns({c: frame[c] for c in frame.columns}, len(frame))
+    checked = scorer.validate(frame)
     frame = frame.iloc[checked.accepted[:ROWS]].reset_index(drop=True)
     frame.insert(0, "id", np.arange(1_000_000, 1_000_000 + ROWS, dtype=np.int64))
     frame["note"] = pd.Series([f"note, {i}" for i in range(ROWS)], dtype=object)

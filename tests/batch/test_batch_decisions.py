@@ -15,7 +15,7 @@ from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.pipeline import Pipeline
 
 import modelport as mp
-from modelport.batch import prediction_schema, score_file, score_table
+from modelport.batch import ArrowChunk, prediction_schema, score_chunk, score_file
 from modelport.datasets import LOAN_FEATURES, loan_applications, loan_pipeline
 from modelport.decisions import decide_columns
 from modelport.errors import BatchError
@@ -49,7 +49,7 @@ def rows(loan_frame: pd.DataFrame) -> pd.DataFrame:
 
 def _prediction(scorer: Scorer, frame: pd.DataFrame) -> Prediction:
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    return scorer.predict_records(records)
+    return scorer.score(scorer.validate(records)).prediction
 
 
 def _assert_decided(scored: pd.DataFrame, expected: dict[str, np.ndarray]) -> None:
@@ -91,9 +91,8 @@ def test_the_schema_is_fixed_even_for_no_rows(
     assert schema.field("decision").type == pa.string()
     assert schema.field("rule_index").type == pa.int64()
     assert schema.field("margin").type == pa.float64()
-    empty = score_table(
-        rules_scorer, pa.Table.from_pandas(rows.head(0), preserve_index=False).drop_columns(["id"])
-    )
+    table = pa.Table.from_pandas(rows.head(0), preserve_index=False).drop_columns(["id"])
+    empty = score_chunk(rules_scorer, ArrowChunk(table))
     assert empty.table.schema.names == schema.names
     assert empty.table.schema.equals(schema)
     source = write_parquet(rows.head(0), tmp_path / "empty.parquet")

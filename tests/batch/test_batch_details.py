@@ -19,9 +19,10 @@ from modelport.batch import (
     detect_format,
     open_reader,
     resolve_format,
+    score_chunk,
     score_file,
-    score_table,
 )
+from modelport.batch.chunks import ArrowChunk
 from modelport.batch.readers import CsvReader, rechunk
 from modelport.datasets import LOAN_FEATURES
 from modelport.errors import BatchError
@@ -222,18 +223,19 @@ def test_json_lines_carry_types_come_from_the_first_values(
         assert not again.exists()
 
 
-def test_score_table_is_the_seam_for_one_chunk(scorer: Scorer, valid_rows: pd.DataFrame) -> None:
+def test_score_chunk_is_the_seam_for_one_chunk(scorer: Scorer, valid_rows: pd.DataFrame) -> None:
     frame = valid_rows.head(10).copy()
     frame.loc[3, "region"] = "atlantis"
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    scored = score_table(scorer, table, start=5_000, carry=["id"], ignore_extra=True)
+    chunk = ArrowChunk(table, start=5_000)
+    scored = score_chunk(scorer, chunk, carry=["id"], ignore_extra=True)
     assert scored.n_rows == 10 and scored.table.num_rows == 9
     assert scored.table.column_names == ["id", "label", "proba_0", "proba_1"]
     [reject] = scored.rejects
     assert reject.record == 5_003 and reject.errors[0].record == 5_003
     assert reject.row["region"] == "atlantis"
     # Without ignore_extra, columns that are not fields refuse every row, as over HTTP.
-    refused = score_table(scorer, table, carry=["id"])
+    refused = score_chunk(scorer, ArrowChunk(table), carry=["id"])
     assert refused.table.num_rows == 0 and len(refused.rejects) == 10
     assert {e.field for e in refused.rejects[0].errors} == {"note"}
 

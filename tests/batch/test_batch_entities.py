@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 import modelport as mp
 from databases import PostgresServer
-from modelport.batch import EntityLookup, RecordsChunk, score_file, score_table
+from modelport.batch import ArrowChunk, EntityLookup, RecordsChunk, score_chunk, score_file
 from modelport.cli.main import app
 from modelport.datasets import customer_loan_applications, customers
 from modelport.errors import BatchError, FeatureSourceUnavailable
@@ -343,13 +343,14 @@ def test_the_lookup_of_a_chunk_with_composite_keys(tmp_path: Path) -> None:
     assert reject.errors[0].reason == "no entity bank='a', number=3 in source 'accounts'"
 
 
-def test_score_table_takes_a_lookup_too(
+def test_score_chunk_takes_a_lookup_too(
     tmp_path: Path, package: mp.Package, applications: pd.DataFrame, crm: str
 ) -> None:
     table = pa.Table.from_pandas(applications.head(8), preserve_index=False)
     scorer = load_scorer(package)
     with EntityLookup.open(CUSTOMER_SPEC, sources_file(tmp_path / "s", crm)) as lookup:
-        result = score_table(scorer, table, start=100, carry=["customer_id"], lookup=lookup)
+        chunk = ArrowChunk(table, start=100)
+        result = score_chunk(scorer, chunk, carry=["customer_id"], lookup=lookup)
     assert result.table.num_rows == 8 and result.rejects == []
     assert (
         result.table.column("customer_id").to_pylist() == applications.head(8).customer_id.tolist()

@@ -5,7 +5,7 @@ records as typed columns (the dtypes the contract promises, one value per accept
 every value inside the contract's bounds and categories) and, for every other record, the
 reasons, each naming a record index within range and the field (or ``None`` when the whole
 record is not an object). The doors turn those reasons into :class:`InvalidInput`
-(``Scorer.predict_records``, the server's predict endpoint), and the body decoder in front
+(``Scorer.validate``, the server's predict endpoint), and the body decoder in front
 of them (:func:`modelport.serving.parse_records`) refuses anything that is not records
 with :class:`MalformedRequest` and nothing else.
 
@@ -136,7 +136,7 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
-# The Python API (batch, frames, mp.load(...).predict_records) also hands over NaN and inf.
+# The Python API (batch, frames, mp.load(...).validate) also hands over NaN and inf.
 python_values = json_values | st.sampled_from([math.nan, math.inf, -math.inf, np.float64(2.5)])
 
 
@@ -386,16 +386,16 @@ def test_the_scorer_answers_every_record_or_raises_invalid_input(
     loan_contract: Contract, loan_scorer: Scorer, data: st.DataObject
 ) -> None:
     records = data.draw(batches(loan_contract), label="records")
-    try:
-        prediction = loan_scorer.predict_records(records)
-    except InvalidInput as refused:
-        assert refused.errors, refused
+    validated = loan_scorer.validate(records)
+    if validated.errors:
+        refused = InvalidInput("refused", validated.errors)
         for error in refused.errors:
             assert error.record is not None and 0 <= error.record < len(records)
         assert str(refused)
     else:
-        assert len(prediction) == len(records)
-        assert len(loan_scorer.answers(prediction)) == len(records)
+        scored = loan_scorer.score(validated)
+        assert len(scored.prediction) == len(records)
+        assert len(scored.answers()) == len(records)
 
 
 # -- properties of the body decoder -----------------------------------------------------------

@@ -136,7 +136,7 @@ def test_field_defaults_are_part_of_what_parity_proves(
     row["purpose"] = None
     filled = {**row, "age": 40.0, "purpose": "car"}
     expected = fitted_loan_model.predict_proba(pd.DataFrame([filled]))[0, 1]
-    assert abs(scorer.predict_records([row]).to_records()[0]["score"] - expected) <= 1e-6
+    assert abs(scorer.score(scorer.validate([row])).answers()[0]["score"] - expected) <= 1e-6
 
 
 def test_a_classifier_without_probabilities_is_refused_with_advice(

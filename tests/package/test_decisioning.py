@@ -28,10 +28,10 @@ def test_rules_are_in_the_manifest_and_in_every_answer(
     assert manifest.decisioning is not None and manifest.decisioning.rules is not None
     scorer = mp.load(tmp_path / "p")
     rows = loan_frame[LOAN_FEATURES].head(200)
-    prediction = scorer.predict_records(
-        rows.astype(object).where(rows.notna(), None).to_dict("records")
+    scored = scorer.score(
+        scorer.validate(rows.astype(object).where(rows.notna(), None).to_dict("records"))
     )
-    answers = scorer.answers(prediction)
+    prediction, answers = scored.prediction, scored.answers()
     expected = decide(prediction, manifest.decisioning)
     for answer, extra, score in zip(answers, expected, prediction.probabilities[:, 1], strict=True):
         assert answer["decision"] == extra["decision"]
@@ -45,7 +45,11 @@ def test_rules_are_in_the_manifest_and_in_every_answer(
 
 def test_a_package_without_declarations_answers_as_before(loan_package_path: Path) -> None:
     scorer = mp.load(loan_package_path)
-    assert scorer.extras is None
+    assert scorer.decision_fields == ()
+    reference = open_package(loan_package_path).reference()[scorer.contract.names].head(3)
+    scored = scorer.score(scorer.validate(reference, steps=False))
+    assert [set(a) for a in scored.answers()] == [{"label", "probabilities", "score"}] * 3
+    assert scored.decision_columns() == {}
     assert "decisioning" not in (loan_package_path / "modelport.yaml").read_text()
 
 
@@ -65,8 +69,8 @@ def test_a_regressor_carries_a_calibrated_interval(tmp_path: Path) -> None:
     scorer = mp.load(tmp_path / "rate")
     features = held_out[LOAN_FEATURES]
     records = features.astype(object).where(features.notna(), None).to_dict("records")
-    validated = scorer.validator.validate_records(records)
-    answers = scorer.answers(scorer.score_validated(validated))
+    validated = scorer.validate(records)
+    answers = scorer.score(validated).answers()
     truth = held_out["interest_rate"].to_numpy()[np.asarray(validated.accepted)]
     inside = [
         lo <= t <= hi

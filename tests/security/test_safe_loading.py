@@ -32,7 +32,7 @@ import modelport as mp
 from modelport.errors import PackageError
 from modelport.files import sha256_file
 from modelport.package import Manifest
-from modelport.runtime.scorer import is_safe_native_type
+from modelport.runtime.native import is_safe_native_type
 
 SRC = Path(mp.__file__).resolve().parents[1]
 
@@ -97,8 +97,8 @@ CHILD = textwrap.dedent(
         for kind, name in (("onnx", "loan-approval"), ("native", "knn")):
             loaded = service.find(name, None, None)
             records = frames[kind].astype(object).where(frames[kind].notna(), None)
-            prediction = loaded.scorer.predict_records(records.to_dict("records"))
-            scored[f"service:{name}"] = len(loaded.scorer.answers(prediction))
+            validated = loaded.scorer.validate(records.to_dict("records"))
+            scored[f"service:{name}"] = len(loaded.scorer.score(validated).answers())
 
     seen = list(events)
     import collections, pickle

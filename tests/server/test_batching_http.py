@@ -12,7 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import modelport as mp
-from conftest import MODEL, LiveServer, refusal
+from live_server import MODEL, LiveServer, refusal
 
 PATH = f"/v1/models/{MODEL}/predict"
 
@@ -49,7 +49,7 @@ def assert_same_prediction(got: dict[str, Any], expected: dict[str, Any]) -> Non
 def expected(loan_package_path: Path, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each record scored alone, in process: what every batched answer must equal."""
     scorer = mp.load(loan_package_path)
-    return [scorer.predict_records([record]).to_records()[0] for record in records]
+    return [scorer.score(scorer.validate([r])).prediction.to_records()[0] for r in records]
 
 
 def test_concurrent_requests_share_batches_and_get_their_own_answers(

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 import modelport as mp
-from conftest import MODEL, Deployment, start_server, stop_server
+from live_server import MODEL, Deployment, start_server, stop_server
 
 CONNECTIONS = 16
 PATH = f"/v1/models/{MODEL}/predict"
@@ -38,6 +38,10 @@ async def load(url: str, body: list[dict[str, Any]], stop: threading.Event) -> l
     return outcomes
 
 
+def _predictions(scorer: mp.Scorer, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return scorer.score(scorer.validate(records)).prediction.to_records()
+
+
 def test_alias_moves_under_load_fail_nothing(
     registry_factory: Callable[[], Deployment],
     loan_package_path: Path,
@@ -46,7 +50,7 @@ def test_alias_moves_under_load_fail_nothing(
 ) -> None:
     body = records[:4]
     expected = {
-        version: mp.load(path).predict_records(body).to_records()
+        version: _predictions(mp.load(path), body)
         for version, path in ((1, loan_package_path), (2, second_package_path))
     }
     deployment = registry_factory()

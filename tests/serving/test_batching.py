@@ -90,9 +90,17 @@ def assert_same_predictions(got: Any, expected: Records, what: str) -> None:
             assert abs(mine["score"] - alone["score"]) <= 1e-12, where
 
 
+def alone(model: LoadedModel, request: Records) -> Records:
+    """``request`` scored on its own, straight through the scorer's two doors."""
+    validated = model.scorer.validate(request)
+    if validated.errors:
+        raise InvalidInput("input does not match the model's contract", validated.errors)
+    return model.scorer.score(validated).answers()
+
+
 def refusal_alone(model: LoadedModel, request: Records) -> list[FieldError]:
     with pytest.raises(InvalidInput) as refused:
-        model.predict(request)
+        alone(model, request)
     return refused.value.errors
 
 
@@ -123,7 +131,7 @@ def test_concurrent_requests_each_get_their_own_predictions(
 
     answers = asyncio.run(main())
     for index, (request, answer) in enumerate(zip(requests, answers, strict=True)):
-        assert_same_predictions(answer, model.predict(request), f"request {index}")
+        assert_same_predictions(answer, alone(model, request), f"request {index}")
     assert any(stats.requests > 1 for stats in seen), f"no batch held two requests: {seen}"
     assert sum(stats.rows for stats in seen) == sum(len(r) for r in requests)
     assert sum(stats.requests for stats in seen) == len(requests)
@@ -153,7 +161,7 @@ def test_a_bad_record_refuses_only_its_own_request(
             assert isinstance(answer, InvalidInput), f"request {index}: {answer!r}"
             assert answer.errors == refusal_alone(model, request), f"request {index}"
         else:
-            assert_same_predictions(answer, model.predict(request), f"request {index}")
+            assert_same_predictions(answer, alone(model, request), f"request {index}")
     assert answers[0].errors == [
         FieldError(0, "loan_amount", "expected a number, got string 'abc'")
     ]
@@ -180,7 +188,7 @@ def test_max_rows_bounds_every_batch_but_a_large_request_goes_whole(
 
     answers = asyncio.run(main())
     for index, (request, answer) in enumerate(zip(requests, answers, strict=True)):
-        assert_same_predictions(answer, model.predict(request), f"request {index}")
+        assert_same_predictions(answer, alone(model, request), f"request {index}")
     too_big = [s for s in seen if s.rows > 8 and s.requests > 1]
     assert not too_big, f"batches above max_rows: {too_big}"
     assert any(s.rows == 20 and s.requests == 1 for s in seen), seen
@@ -209,7 +217,7 @@ def test_disabled_batching_scores_each_request_alone(
                 FieldError(0, "has_cosigner", "expected a boolean, got number 1")
             ]
         else:
-            assert_same_predictions(answer, model.predict(request), f"request {index}")
+            assert_same_predictions(answer, alone(model, request), f"request {index}")
 
 
 def test_a_cancelled_request_does_not_disturb_its_batch(
@@ -226,8 +234,8 @@ def test_a_cancelled_request_does_not_disturb_its_batch(
 
     answers = asyncio.run(main())
     assert isinstance(answers[1], asyncio.CancelledError)
-    assert_same_predictions(answers[0], model.predict(requests[0]), "request 0")
-    assert_same_predictions(answers[2], model.predict(requests[2]), "request 2")
+    assert_same_predictions(answers[0], alone(model, requests[0]), "request 0")
+    assert_same_predictions(answers[2], alone(model, requests[2]), "request 2")
 
 
 def test_a_request_behind_a_cancelled_one_is_still_flushed(
@@ -248,7 +256,7 @@ def test_a_request_behind_a_cancelled_one_is_still_flushed(
 
     answer = asyncio.run(main())
     assert answer is not None, "the request behind a cancelled one was never flushed"
-    assert_same_predictions(answer, model.predict(second), "the second request")
+    assert_same_predictions(answer, alone(model, second), "the second request")
 
 
 # -- latency ------------------------------------------------------------------------------
@@ -266,7 +274,7 @@ def test_a_lone_request_does_not_wait_for_max_wait(
         return answer, time.perf_counter() - started
 
     answer, seconds = asyncio.run(main())
-    assert_same_predictions(answer, model.predict(request), "the lone request")
+    assert_same_predictions(answer, alone(model, request), "the lone request")
     assert seconds < 0.25, f"a lone request took {seconds:.3f} s with max_wait=0.5 s"
 
 
@@ -287,7 +295,7 @@ def test_a_lone_request_after_a_burst_does_not_wait_for_max_wait(
         return answer, time.perf_counter() - started
 
     answer, seconds = asyncio.run(main())
-    assert_same_predictions(answer, model.predict(lone), "the lone request")
+    assert_same_predictions(answer, alone(model, lone), "the lone request")
     assert seen[0].requests == len(burst)
     assert seconds < 0.1, f"a lone request on a quiet server waited {seconds:.3f} s"
 
@@ -299,13 +307,11 @@ class BrokenScorer:
     """Validates like the real scorer, then fails to score."""
 
     def __init__(self, real: Any) -> None:
-        self.validator = real.validator
         self.contract = real.contract
-        self.answers = real.answers
-        self.validate_records = real.validate_records
+        self.validate = real.validate
         self.calls = 0
 
-    def score_validated(self, validated: Any) -> Any:
+    def score(self, validated: Any) -> Any:
         self.calls += 1
         raise RuntimeError("the runtime broke")
 
@@ -360,7 +366,7 @@ def test_batchers_keep_one_batcher_per_model_object_and_loop(
         return batchers.for_model(reloaded)
 
     fresh, answer = asyncio.run(first_loop())
-    assert_same_predictions(answer, model.predict(request), "through Batchers")
+    assert_same_predictions(answer, alone(model, request), "through Batchers")
     assert seen == [BatchStats(reloaded, 1, 3)]
     assert asyncio.run(second_loop()) is not fresh
 

@@ -20,7 +20,7 @@ from modelport.batch.job import (
     score_file,
 )
 from modelport.batch.readers import Reader, open_reader
-from modelport.batch.score import ScoredChunk, prediction_schema, score_chunk, score_table
+from modelport.batch.score import ScoredChunk, prediction_schema, score_chunk
 from modelport.batch.writers import RejectsWriter, Writer, open_writer
 
 __all__ = [
@@ -48,5 +48,4 @@ __all__ = [
     "resolve_format",
     "score_chunk",
     "score_file",
-    "score_table",
 ]

@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from modelport.batch.columns import validator_columns
-from modelport.contract import ExtraFieldPolicy, Validated, Validator
+from modelport.batch.columns import scorer_columns
+from modelport.contract import ExtraFieldPolicy, Validated
 from modelport.errors import BatchError, FieldError
-from modelport.runtime.scorer import InputSteps
+from modelport.runtime import Scorer
 
 __all__ = ["ArrowChunk", "Checked", "Chunk", "RecordsChunk", "Reject"]
 
@@ -71,18 +71,14 @@ class Chunk(ABC):
 
     @abstractmethod
     def check(
-        self, validator: Validator, *, carry: Sequence[str] = (), ignore_extra: bool = False
+        self, scorer: Scorer, *, carry: Sequence[str] = (), ignore_extra: bool = False
     ) -> Checked:
-        """Validate every row; ``carry`` columns are not fields, so never "extra"."""
+        """Validate every row through ``scorer`` (pre-steps included); ``carry`` columns are
+        not fields, so never "extra"."""
 
     @abstractmethod
     def carried(self, names: Sequence[str], rows: np.ndarray) -> list[pa.ChunkedArray | pa.Array]:
         """The ``names`` columns at chunk positions ``rows``, in that order."""
-
-    @abstractmethod
-    def prepared(self, steps: InputSteps, carry: Sequence[str]) -> Chunk:
-        """The chunk after the package's pre-steps (sources replaced by what they make,
-        except sources that are also carried)."""
 
     @abstractmethod
     def objects(self) -> np.ndarray:
@@ -123,13 +119,13 @@ class ArrowChunk(Chunk):
         return int(self.table.num_rows)
 
     def check(
-        self, validator: Validator, *, carry: Sequence[str] = (), ignore_extra: bool = False
+        self, scorer: Scorer, *, carry: Sequence[str] = (), ignore_extra: bool = False
     ) -> Checked:
-        known = set(validator.contract.names)
+        known = set(scorer.inputs)
         extras = () if ignore_extra else [n for n in self.table.column_names if n not in carry]
-        validated = validator.validate_columns(
-            validator_columns(self.table, validator.contract, lenient=self.lenient),
-            self.n_rows,
+        validated = scorer.validate(
+            scorer_columns(self.table, scorer, lenient=self.lenient),
+            n_rows=self.n_rows,
             lenient=self.lenient,
             extra_names=[n for n in extras if n not in known],
         )
@@ -144,23 +140,6 @@ class ArrowChunk(Chunk):
             Reject(self.start + p, _shift(refused[p], self.start + p), row)
             for p, row in zip(positions, rows, strict=True)
         ]
-
-    def prepared(self, steps: InputSteps, carry: Sequence[str]) -> ArrowChunk:
-        names = self.table.column_names
-        given = {
-            n: self.table.column(n).to_numpy(zero_copy_only=False)
-            for n in steps.inputs
-            if n in names
-        }
-        derived = steps.columns(given)
-        table = self.table.drop_columns([n for n in given if n not in derived and n not in carry])
-        for name in steps.outputs:
-            column = pa.array(np.asarray(derived[name], dtype=np.float64), from_pandas=True)
-            if name in table.column_names:
-                table = table.set_column(table.column_names.index(name), name, column)
-            else:
-                table = table.append_column(name, column)
-        return ArrowChunk(table, self.start, self.lenient)
 
     def objects(self) -> np.ndarray:
         return np.ones(self.n_rows, dtype=bool)
@@ -215,18 +194,17 @@ class RecordsChunk(Chunk):
         return None if self.lines is None else self.lines[position]
 
     def check(
-        self, validator: Validator, *, carry: Sequence[str] = (), ignore_extra: bool = False
+        self, scorer: Scorer, *, carry: Sequence[str] = (), ignore_extra: bool = False
     ) -> Checked:
-        contract = validator.contract
         positions = [i for i, v in enumerate(self.values) if not isinstance(v, Unreadable)]
         decoded = [self.values[i] for i in positions]
-        if contract.extra_fields is ExtraFieldPolicy.REJECT:
+        if scorer.contract.extra_fields is ExtraFieldPolicy.REJECT:
             if ignore_extra:
-                decoded = [_pick(v, contract.names) for v in decoded]
+                decoded = [_pick(v, scorer.inputs) for v in decoded]
             elif carry:
-                dropped = frozenset(carry) - frozenset(contract.names)
+                dropped = frozenset(carry) - frozenset(scorer.inputs)
                 decoded = [_without(v, dropped) for v in decoded]
-        validated = validator.validate_records(decoded)
+        validated = scorer.validate(decoded)
         where = np.asarray(positions, dtype=np.int64)
         accepted = where[validated.accepted]
         refused: dict[int, list[FieldError]] = {
@@ -245,15 +223,6 @@ class RecordsChunk(Chunk):
             record = self.start + p
             rejects.append(Reject(record, _shift(refused[p], record), row, self._line(p)))
         return rejects
-
-    def prepared(self, steps: InputSteps, carry: Sequence[str]) -> RecordsChunk:
-        # a carried source keeps its value next to what the steps make from it
-        kept = [n for n in steps.inputs if n in carry]
-        values = steps.records(self.values)
-        for before, after in zip(self.values, values, strict=True):
-            if isinstance(before, dict) and isinstance(after, dict):
-                after.update({n: before[n] for n in kept if n in before})
-        return RecordsChunk(values, self.start, self.lines)
 
     def objects(self) -> np.ndarray:
         return np.fromiter((isinstance(v, dict) for v in self.values), bool, len(self.values))

@@ -23,8 +23,9 @@ import numpy as np
 import pyarrow as pa
 
 from modelport.contract import Contract, FieldSpec, FieldType
+from modelport.runtime import Scorer
 
-__all__ = ["validator_columns"]
+__all__ = ["scorer_columns", "validator_columns"]
 
 
 def validator_columns(
@@ -39,6 +40,18 @@ def validator_columns(
     for spec in contract.fields:
         if spec.name in present:
             columns[spec.name] = _prepare(spec, table.column(spec.name), lenient)
+    return columns
+
+
+def scorer_columns(table: pa.Table, scorer: Scorer, *, lenient: bool) -> dict[str, np.ndarray]:
+    """What ``scorer.validate`` takes from ``table``: its field columns, prepared as
+    :func:`validator_columns` prepares them, and the columns the pre-steps read (a date of
+    birth), as they are."""
+    columns = validator_columns(table, scorer.contract, lenient=lenient)
+    present = set(table.column_names)
+    for name in scorer.inputs:
+        if name not in columns and name in present:
+            columns[name] = table.column(name).to_numpy(zero_copy_only=False)
     return columns
 
 

@@ -58,6 +58,7 @@ from modelport.batch.score import ScoredChunk, prediction_schema
 from modelport.batch.summary import BatchSummary, default_rejects_path
 from modelport.batch.writers import OutputSchema, RejectsWriter, open_writer
 from modelport.errors import BatchError
+from modelport.extras import require
 from modelport.orchestrate.spec import OrchestrationSpec
 from modelport.package import Package, load_scorer
 from modelport.runtime import Scorer
@@ -213,6 +214,7 @@ def score_file(
                 threads, spec, bindings,
             )  # fmt: skip
         if scoring is not None and engine is Engine.DASK:
+            require("dask", "batch scoring with the dask engine")
             from modelport.batch.distributed import DaskEngine  # dask only when asked for
 
             cluster = stack.enter_context(
@@ -227,8 +229,9 @@ def score_file(
             n_workers = 1
             lookup = None
             if spec is not None:
-                steps = scorer.pre_steps.inputs if scorer.pre_steps is not None else []
-                lookup = EntityLookup.open(spec, bindings, keep={*scorer.contract.names, *steps})
+                lookup = EntityLookup.open(
+                    spec, bindings, keep={*scorer.contract.names, *scorer.inputs}
+                )
             chunk_scorer = ChunkScorer(
                 scorer,
                 carry=carry,

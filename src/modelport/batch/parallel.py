@@ -151,8 +151,7 @@ class ChunkScorer:
 
 def _read_by_model(scorer: Scorer) -> set[str]:
     """The fields the model reads itself (contract fields and pre-step inputs)."""
-    steps = scorer.pre_steps.inputs if scorer.pre_steps is not None else []
-    return {*scorer.contract.names, *steps}
+    return {*scorer.contract.names, *scorer.inputs}
 
 
 def ordered_results(

@@ -97,11 +97,10 @@ def plan_columns(
     (``age``). Scoring by ``entity``, it holds the entity keys, not the sourced inputs.
     """
     contract = scorer.contract
-    steps = scorer.pre_steps
     sourced = set(entity.inputs) if entity is not None else set()
     keys = list(entity.entity) if entity is not None else []
-    made = (set(steps.outputs) if steps is not None else set()) | sourced
-    read = [n for n in (steps.inputs if steps is not None else []) if n not in sourced]
+    made = set(scorer.derived) | sourced
+    read = [n for n in scorer.inputs if n not in contract.names and n not in sourced]
     schema = reader.schema
     if schema is None:
         return None

@@ -1,7 +1,7 @@
 """Score one chunk: rows in, an Arrow table of carried columns + predictions and the rejects out.
 
-This is the unit every batch engine runs (the local file job today; process pools and
-Dask partitions later): it holds no state between chunks and touches no files. Scoring by
+This is the unit every batch engine runs (the single process, the local process pool and
+Dask workers): it holds no state between chunks and touches no files. Scoring by
 entity, it first looks the chunk's entities up (:class:`~modelport.batch.entities.EntityLookup`,
 which holds the open sources but nothing of earlier chunks).
 
@@ -14,20 +14,18 @@ fields the package declares (``decision``, ``rule_index``, ``rule``, ``probabili
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
-from modelport.batch.chunks import ArrowChunk, Checked, Chunk, Reject
+from modelport.batch.chunks import Chunk, Reject
 from modelport.batch.entities import EntityLookup
-from modelport.errors import BatchError, FieldError
-from modelport.runtime import Prediction, Scorer, Task
-from modelport.runtime.scorer import InputSteps
+from modelport.errors import BatchError
+from modelport.runtime import Scored, Scorer, Task
 
-__all__ = ["ScoredChunk", "prediction_schema", "score_chunk", "score_table"]
+__all__ = ["ScoredChunk", "prediction_schema", "score_chunk"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,27 +57,14 @@ def prediction_schema(scorer: Scorer) -> pa.Schema:
             label_type = pa.string()
         fields = [pa.field("label", label_type)]
         fields += [pa.field(f"proba_{c}", pa.float64()) for c in classes]
-    if scorer.decision_columns is not None:
-        # which fields there are depends on the declaration and the task, never on the rows:
-        # those of no rows at all are those of every chunk
-        names = scorer.decision_columns(_no_rows(scorer))
-        fields += [pa.field(name, _DECISION_TYPES.get(name, pa.float64())) for name in names]
+    fields += [
+        pa.field(name, _DECISION_TYPES.get(name, pa.float64())) for name in scorer.decision_fields
+    ]
     return pa.schema(fields)
 
 
-def _no_rows(scorer: Scorer) -> Prediction:
-    if scorer.task is Task.REGRESSION:
-        return Prediction(scorer.task, scorer.classes, values=np.empty(0))
-    n_classes = len(scorer.classes or [])
-    return Prediction(
-        scorer.task,
-        scorer.classes,
-        labels=np.empty(0, dtype=object),
-        probabilities=np.empty((0, n_classes)),
-    )
-
-
-def _prediction_arrays(scorer: Scorer, prediction: Prediction, schema: pa.Schema) -> list[pa.Array]:
+def _prediction_arrays(scored: Scored, schema: pa.Schema) -> list[pa.Array]:
+    prediction = scored.prediction
     if prediction.task is Task.REGRESSION:
         arrays = [pa.array(np.asarray(prediction.values, dtype=np.float64))]
     else:
@@ -91,10 +76,10 @@ def _prediction_arrays(scorer: Scorer, prediction: Prediction, schema: pa.Schema
             labels = labels.cast(label_type)
         probabilities = np.asarray(prediction.probabilities, dtype=np.float64)
         arrays = [labels, *(pa.array(probabilities[:, i]) for i in range(probabilities.shape[1]))]
-    if scorer.decision_columns is None:
-        return arrays
-    decided = scorer.decision_columns(prediction)
     wanted = schema.names[len(arrays) :]
+    if not wanted:
+        return arrays
+    decided = scored.decision_columns()
     if list(decided) != wanted:
         raise BatchError(f"the decision fields are {list(decided)}, not {wanted} as declared")
     # from_pandas: NaN (a row with no margin) is a missing value, as null is in JSON answers
@@ -127,17 +112,9 @@ def score_chunk(
     enriched = lookup(chunk, carry) if lookup is not None else None
     if enriched is not None:
         chunk = enriched.chunk
-    raw = chunk
-    if scorer.pre_steps is not None:
-        chunk = chunk.prepared(scorer.pre_steps, carry)
-    checked = chunk.check(scorer.validator, carry=carry, ignore_extra=ignore_extra)
-    if scorer.pre_steps is not None and checked.rejects:
-        checked = _explained(scorer.pre_steps, raw, checked)
-    prediction = scorer.score_validated(checked.validated)
-    arrays = [
-        *chunk.carried(carry, checked.accepted),
-        *_prediction_arrays(scorer, prediction, schema),
-    ]
+    checked = chunk.check(scorer, carry=carry, ignore_extra=ignore_extra)
+    scored = scorer.score(checked.validated)
+    arrays = [*chunk.carried(carry, checked.accepted), *_prediction_arrays(scored, schema)]
     names = [*carry, *schema.names]
     accepted, rejects = checked.accepted, checked.rejects
     if enriched is not None:
@@ -152,39 +129,3 @@ def score_chunk(
             f"but {table.num_rows} scored and {len(rejects)} rejected"
         )
     return ScoredChunk(table, rejects, whole.n_rows, whole.start)
-
-
-def _explained(steps: InputSteps, raw: Chunk, checked: Checked) -> Checked:
-    """Rejects restated on the columns the file holds, as online answers are: a date of
-    birth that is not a date, not a missing age (:meth:`InputSteps.explain`)."""
-    columns = raw.columns(steps.inputs)
-    rejects = []
-    for reject in checked.rejects:
-        position = reject.record - raw.start
-        record = {name: values[position].as_py() for name, values in columns.items()}
-        errors = steps.explain([FieldError(0, e.field, e.reason) for e in reject.errors], [record])
-        renumbered = [FieldError(reject.record, e.field, e.reason) for e in errors]
-        rejects.append(dataclasses.replace(reject, errors=renumbered))
-    return dataclasses.replace(checked, rejects=rejects)
-
-
-def score_table(
-    scorer: Scorer,
-    table: pa.Table,
-    *,
-    start: int = 0,
-    carry: Sequence[str] = (),
-    lenient: bool = False,
-    ignore_extra: bool = False,
-    record_column: str | None = None,
-    lookup: EntityLookup | None = None,
-) -> ScoredChunk:
-    """:func:`score_chunk` for an Arrow table whose first row is record ``start``."""
-    return score_chunk(
-        scorer,
-        ArrowChunk(table, start=start, lenient=lenient),
-        carry=carry,
-        ignore_extra=ignore_extra,
-        record_column=record_column,
-        lookup=lookup,
-    )

@@ -4,11 +4,12 @@
     result = evaluate(open_package("dist/loan-approval"), data, target="approved")
     result.metrics["roc_auc"], result.refused, result.refusals
 
-Rows go through the same door as in serving and batch: the package's contract validates
-them (:mod:`modelport.batch.columns`, then the one :class:`~modelport.contract.Validator`)
-and the same scorer scores them. A row the contract refuses is not scored, but it is
-counted and described, never silently dropped: a candidate that refuses a tenth of the
-test set must not look as good as one that scores all of it. Rows without a target value
+Rows go through the same door as in serving and batch: ``Scorer.validate`` runs the
+package's pre-steps and its contract (columns read as batch reads them,
+:mod:`modelport.batch.columns`), and ``Scorer.score`` scores them. A row the contract
+refuses is not scored, but it is counted and described, never silently dropped: a
+candidate that refuses a tenth of the test set must not look as good as one that scores
+all of it. Rows without a target value
 cannot be measured; they are left out before validation and counted too.
 
 Metrics are scikit-learn's, on the scored rows; :mod:`modelport.lifecycle.metrics` names
@@ -28,11 +29,12 @@ import pandas as pd
 import pyarrow as pa
 
 from modelport.batch.chunks import ArrowChunk, RecordsChunk, Unreadable
-from modelport.batch.columns import validator_columns
+from modelport.batch.columns import scorer_columns
 from modelport.batch.formats import Format, resolve_format
 from modelport.batch.readers import open_reader
-from modelport.contract import Contract
+from modelport.contract import FieldWarning
 from modelport.errors import BatchError, EvaluationError, FieldError
+from modelport.extras import require
 from modelport.lifecycle.metrics import METRICS, Metric, metric_named, metrics_for
 from modelport.package.load import Package, load_scorer
 from modelport.runtime import Prediction, Scorer, Task
@@ -108,7 +110,8 @@ class Evaluation:
     ``notes[name]`` says why. Other notes: ``unlabelled``, ``ignored_columns``,
     ``absent_fields``, ``scored`` (nothing was), ``mape`` (zero targets). ``refusals``
     describes the first few refused rows (record numbers count the test set's rows from 0,
-    as in batch); ``refused_fields`` counts refusals per field.
+    as in batch); ``refused_fields`` counts refusals per field. ``warned`` counts the scored
+    rows with a value outside the contract's expected ranges, ``warned_fields`` per field.
     """
 
     task: Task
@@ -120,6 +123,8 @@ class Evaluation:
     metrics: dict[str, float]
     refusals: tuple[str, ...] = ()
     refused_fields: dict[str, int] = field(default_factory=dict)
+    warned: int = 0
+    warned_fields: dict[str, int] = field(default_factory=dict)
     classes: tuple[Any, ...] | None = None
     positive_class: Any = None
     notes: dict[str, str] = field(default_factory=dict)
@@ -140,6 +145,8 @@ class Evaluation:
             "metrics": dict(self.metrics),
             "refusals": list(self.refusals),
             "refused_fields": dict(self.refused_fields),
+            "warned": self.warned,
+            "warned_fields": dict(self.warned_fields),
             "classes": None if self.classes is None else list(self.classes),
             "positive_class": self.positive_class,
             "notes": dict(self.notes),
@@ -173,24 +180,25 @@ def evaluate(
     if chunk_rows < 1:
         raise EvaluationError(f"chunk_rows must be at least 1, got {chunk_rows}")
     lenient = bool(data.attrs.get(TEXT_SOURCE, False)) if lenient is None else lenient
-    contract = scorer.contract
-    notes = _column_notes(data, contract, target)
+    notes = _column_notes(data, scorer, target)
 
     labelled = np.flatnonzero(~_missing(data[target]))
     unlabelled = len(data) - labelled.size
     if unlabelled:
         notes["unlabelled"] = f"{unlabelled} rows have no {target!r} value and were left out"
     truth = _truth(data[target].iloc[labelled], scorer, target)
-    inputs = data[[n for n in contract.names if n in data.columns]].iloc[labelled]
+    inputs = data[[n for n in scorer.inputs if n in data.columns]].iloc[labelled]
 
     run = _Run(scorer)
     for start in range(0, labelled.size, chunk_rows):
         chunk = inputs.iloc[start : start + chunk_rows]
-        validated = scorer.validator.validate_columns(
-            _columns(chunk, contract, lenient), len(chunk), lenient=lenient
+        # the one door every caller uses: pre-steps (a date of birth to an age), contract
+        validated = scorer.validate(
+            _columns(chunk, scorer, lenient), n_rows=len(chunk), lenient=lenient
         )
         run.refuse(validated.errors_by_record(), labelled[start : start + chunk_rows])
-        run.score(scorer.score_validated(validated), truth[start + validated.accepted])
+        run.warn(validated.warnings)
+        run.score(scorer.score(validated).prediction, truth[start + validated.accepted])
 
     if scorer.task is Task.REGRESSION:
         measured = _regression_metrics(run.truth(), run.values(), notes)
@@ -212,6 +220,8 @@ def evaluate(
         metrics=measured,
         refusals=tuple(run.refusals),
         refused_fields=dict(run.fields),
+        warned=len(run.warned_rows),
+        warned_fields=dict(run.warned_fields),
         classes=classes,
         positive_class=classes[1] if classes is not None and scorer.task is Task.BINARY else None,
         notes=notes,
@@ -227,6 +237,8 @@ class _Run:
     refused: int = 0
     refusals: list[str] = field(default_factory=list)
     fields: Counter[str] = field(default_factory=Counter)
+    warned_rows: set[tuple[int, int]] = field(default_factory=set)  # (chunk, record)
+    warned_fields: Counter[str] = field(default_factory=Counter)
     parts: list[tuple[np.ndarray, Prediction]] = field(default_factory=list)
 
     def refuse(self, grouped: dict[int, list[FieldError]], records: np.ndarray) -> None:
@@ -238,6 +250,11 @@ class _Run:
                     f"{e.field}: {e.reason}" if e.field else e.reason for e in errors
                 )
                 self.refusals.append(f"record {int(records[row])}: {reasons}")
+
+    def warn(self, warnings: Sequence[FieldWarning]) -> None:
+        chunk = len(self.parts)
+        self.warned_rows.update((chunk, w.record) for w in warnings)
+        self.warned_fields.update(w.field for w in warnings)
 
     def score(self, prediction: Prediction, truth: np.ndarray) -> None:
         self.scored += int(truth.shape[0])
@@ -262,10 +279,10 @@ class _Run:
         return self._joined(lambda p: p.probabilities, np.empty((0, k)))
 
 
-def _column_notes(data: pd.DataFrame, contract: Contract, target: str) -> dict[str, str]:
+def _column_notes(data: pd.DataFrame, scorer: Scorer, target: str) -> dict[str, str]:
     notes = {}
-    names = set(contract.names)
-    absent = [n for n in contract.names if n not in data.columns]
+    names = set(scorer.inputs)
+    absent = [n for n in scorer.inputs if n not in data.columns]
     if absent:
         notes["absent_fields"] = f"the test data has no column for the fields {', '.join(absent)}"
     ignored = [str(c) for c in data.columns if c != target and c not in names]
@@ -276,10 +293,10 @@ def _column_notes(data: pd.DataFrame, contract: Contract, target: str) -> dict[s
     return notes
 
 
-def _columns(chunk: pd.DataFrame, contract: Contract, lenient: bool) -> dict[str, np.ndarray]:
-    """The frame's field columns as batch hands them to the validator.
+def _columns(chunk: pd.DataFrame, scorer: Scorer, lenient: bool) -> dict[str, np.ndarray]:
+    """The frame's input columns as batch hands them to the scorer.
 
-    Through Arrow (:func:`~modelport.batch.columns.validator_columns`), so text columns
+    Through Arrow (:func:`~modelport.batch.columns.scorer_columns`), so text columns
     are parsed as batch parses CSV; a column of mixed Python values that Arrow cannot hold
     (a string among numbers) goes to the validator as objects, which words the refusals.
     """
@@ -291,7 +308,7 @@ def _columns(chunk: pd.DataFrame, contract: Contract, lenient: bool) -> dict[str
             arrays[str(name)] = pa.array(series, from_pandas=True)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
             raw[str(name)] = series.to_numpy(dtype=object)
-    columns = validator_columns(pa.table(arrays), contract, lenient=lenient) if arrays else {}
+    columns = scorer_columns(pa.table(arrays), scorer, lenient=lenient) if arrays else {}
     columns.update(raw)
     return columns
 
@@ -396,6 +413,7 @@ def _classification_metrics(
     notes: dict[str, str],
 ) -> dict[str, float]:
     """Binary: the positive class is ``classes[1]``; multiclass: macro averages."""
+    require("build", "measuring metrics on test data")
     from sklearn import metrics as skm  # here: scoring processes never load scikit-learn
 
     if truth.size == 0:
@@ -434,6 +452,7 @@ def _classification_metrics(
 def _regression_metrics(
     truth: np.ndarray, values: np.ndarray, notes: dict[str, str]
 ) -> dict[str, float]:
+    require("build", "measuring metrics on test data")
     from sklearn import metrics as skm
 
     if truth.size == 0:

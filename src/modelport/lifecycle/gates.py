@@ -2,8 +2,10 @@
 
 1. integrity and parity: every digest re-verified, the package's reference rows re-scored
    and equal (within the build's tolerance) to the predictions recorded at build;
-2. a test dataset: metrics computed and checked against thresholds (``roc_auc>=0.8``) and
-   against the version currently holding the alias, on the same rows;
+2. a test dataset: whenever one is given, the task's metrics are measured, shown and
+   stored; the rows must fit the contract's hard limits (values outside the expected
+   ranges are scored and counted, never a failure); the metrics are checked against
+   thresholds (``roc_auc>=0.8``) and against the version holding the alias, on the same rows;
 3. contract compatibility with that version: a change that would refuse requests today's
    callers send (a new required field, a narrowed range, ...) blocks unless allowed.
 
@@ -26,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from modelport.errors import InvalidInput, PackageError
 from modelport.lifecycle.compatibility import ContractChange, compare_contracts
 from modelport.lifecycle.evaluation import Evaluation
-from modelport.lifecycle.metrics import METRICS, metric_named
+from modelport.lifecycle.metrics import METRICS, metric_named, metrics_for
 from modelport.package.load import Package
 from modelport.package.reference import check_reference
 
@@ -37,6 +39,8 @@ __all__ = [
     "compatibility_gate",
     "comparison_gates",
     "integrity_gate",
+    "metrics_gate",
+    "refusal_gate",
     "requirement_gates",
 ]
 
@@ -168,13 +172,62 @@ def integrity_gate(open_package: Callable[[], Package]) -> GateResult:
     )
 
 
+def refusal_gate(evaluation: Evaluation) -> GateResult:
+    """Fails only on test rows that break a hard limit of the contract; rows outside the
+    expected ranges are scored, and counted here."""
+    rows = evaluation.rows
+    measured: dict[str, Any] = {
+        "rows": rows,
+        "scored": evaluation.scored,
+        "refused": evaluation.refused,
+        "refused_share": evaluation.refused / rows if rows else 0.0,
+        "outside_expected": evaluation.warned,
+    }
+    expected = ""
+    if evaluation.warned:
+        fields = ", ".join(f"{k} {v}" for k, v in sorted(evaluation.warned_fields.items()))
+        expected = (
+            f"; {evaluation.warned} scored rows ({_share(evaluation.warned, rows)}) hold values "
+            f"outside the expected ranges ({fields})"
+        )
+    if evaluation.refused:
+        shown = "; ".join(evaluation.refusals)
+        return GateResult(
+            "test data fits the contract",
+            False,
+            f"{evaluation.refused} of {rows} test rows ({_share(evaluation.refused, rows)}) "
+            f"break a hard limit of the contract and are refused: {shown}{expected}",
+            measured,
+        )
+    return GateResult(
+        "test data fits the contract",
+        True,
+        f"all {evaluation.scored} labelled rows scored{expected}",
+        measured,
+    )
+
+
+def metrics_gate(evaluation: Evaluation) -> GateResult:
+    """The task's metrics on the scored test rows: measured and stored with every promotion
+    that has a test dataset, thresholds or not. Fails only when nothing could be scored."""
+    if not evaluation.metrics:
+        return GateResult("test metrics", False, _unmeasured(evaluation, None))
+    shown = ", ".join(f"{name} {value:.4g}" for name, value in evaluation.metrics.items())
+    return GateResult(
+        "test metrics",
+        True,
+        f"{shown} (on {evaluation.scored} rows)",
+        {**evaluation.metrics, "scored": evaluation.scored},
+    )
+
+
 def requirement_gates(candidate: Evaluation, policy: GatePolicy) -> list[GateResult]:
-    """The candidate's refusals of test rows, then each threshold."""
-    results = [_refusal_gate(candidate)]
+    """Each threshold, against the candidate's metrics."""
+    results = []
     for requirement in policy.requirements:
         measured = candidate.metrics.get(requirement.metric)
         if measured is None:
-            why = candidate.notes.get(requirement.metric, "not defined for this model's task")
+            why = _unmeasured(candidate, requirement.metric)
             results.append(GateResult(str(requirement), False, f"cannot be measured: {why}"))
             continue
         results.append(
@@ -243,19 +296,30 @@ def compatibility_gate(
     )
 
 
-def _refusal_gate(evaluation: Evaluation) -> GateResult:
-    measured = {"rows": evaluation.rows, "scored": evaluation.scored}
-    if evaluation.refused:
-        shown = "; ".join(evaluation.refusals)
-        return GateResult(
-            "test data fits the contract",
-            False,
-            f"the version refuses {evaluation.refused} of {evaluation.rows} test rows: {shown}",
-            {**measured, "refused": evaluation.refused},
+def _unmeasured(evaluation: Evaluation, metric: str | None) -> str:
+    """Why a metric (or every metric) has no value: the real cause, never a guess."""
+    if evaluation.scored == 0:
+        if evaluation.refused:
+            return (
+                f"no test row was scored: the version refuses {evaluation.refused} of "
+                f"{evaluation.rows} rows (see the gate 'test data fits the contract')"
+            )
+        return evaluation.notes.get("scored", "no labelled test row to score")
+    if metric is None:
+        return "no metric could be computed on the scored rows"
+    measuring = [m.name for m in metrics_for(evaluation.task)]
+    if metric not in measuring:
+        return (
+            f"{metric} does not measure a {evaluation.task.value} model "
+            f"(its metrics: {', '.join(measuring)})"
         )
-    return GateResult(
-        "test data fits the contract", True, f"all {evaluation.scored} rows scored", measured
-    )
+    return evaluation.notes.get(metric, "not defined on these rows")
+
+
+def _share(part: int, whole: int) -> str:
+    """``100%``, ``42%``, ``0.12%``: a share of test rows as people write it."""
+    percent = 100 * part / whole if whole else 0.0
+    return f"{percent:.0f}%" if percent >= 1 else f"{percent:.2g}%"
 
 
 def _change(change: ContractChange) -> dict[str, Any]:

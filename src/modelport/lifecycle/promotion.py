@@ -26,6 +26,8 @@ from modelport.lifecycle.gates import (
     comparison_gates,
     compatibility_gate,
     integrity_gate,
+    metrics_gate,
+    refusal_gate,
     requirement_gates,
 )
 from modelport.package.load import Package
@@ -186,7 +188,13 @@ def _run_gates(
     label = f"version {previous} (current {alias})"
     if previous is not None and previous != candidate.version:
         current_package = registry.open(ModelRef(candidate.name, version=previous))
-    if policy.needs_test_data:
+    if policy.test_data and not policy.target:
+        yield GateResult(
+            "test data",
+            False,
+            f"the test dataset {policy.test_data} needs its label column: give --target COLUMN",
+        )
+    elif policy.needs_test_data or policy.test_data:
         if not policy.test_data or not policy.target:
             yield GateResult(
                 "test data",
@@ -217,6 +225,9 @@ def _metric_gates(
     except ModelportError as exc:
         yield GateResult("test data", False, str(exc))
         return
+    # whenever a test dataset is given, its metrics are measured, shown and stored
+    yield refusal_gate(candidate)
+    yield metrics_gate(candidate)
     yield from requirement_gates(candidate, policy)
     if not policy.no_worse_than_current:
         return

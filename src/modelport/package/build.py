@@ -25,9 +25,11 @@ from modelport.decisions import (
     parse_rules,
 )
 from modelport.errors import ParityError, UnsupportedModel
+from modelport.extras import require
 from modelport.features.presteps import split_presteps
 from modelport.files import atomic_directory, sha256_file
 from modelport.orchestrate.spec import OrchestrationSpec
+from modelport.package.category_use import model_categories
 from modelport.package.load import REFERENCE_FILE, Package, open_package
 from modelport.package.manifest import (
     MANIFEST_FILE,
@@ -38,8 +40,8 @@ from modelport.package.manifest import (
     check_name,
 )
 from modelport.package.parity import DEFAULT_TOLERANCE, ParityReport, measure_parity
-from modelport.runtime import NativeScorer, OnnxScorer, Scorer, Task
-from modelport.runtime.scorer import is_safe_native_type
+from modelport.runtime import NativeRuntime, OnnxRuntime, Scorer, Task
+from modelport.runtime.native import is_safe_native_type
 
 __all__ = ["BuiltPackage", "package", "sample_fingerprint"]
 
@@ -109,6 +111,7 @@ def package(
     ``orchestration`` says which inputs come from which feature source when a caller
     names an entity (``POST /v1/score``); see :mod:`modelport.orchestrate.spec`.
     """
+    require("build", "mp.package")
     check_name(name)
     if not isinstance(sample, pd.DataFrame) or sample.empty:
         raise ValueError("sample must be a non-empty pandas DataFrame of training rows")
@@ -130,7 +133,9 @@ def package(
         sample_rows=len(sample),
     )
     if contract is None:
-        contract = infer_contract(sample, overrides=overrides)
+        # categories are hard unless the model is seen to score unseen ones (category_use)
+        known = model_categories(graph_model, columns)
+        contract = infer_contract(sample, overrides=overrides, model_categories=known)
     task, classes = _task_of(model)
     decisioning = _decisioning(model, task, classes, decisions, calibration, coverage)
 
@@ -142,7 +147,8 @@ def package(
 
         converted = convert_sklearn(graph_model, contract)
         onnx_bytes = converted.onnx_model.SerializeToString()
-        scorer: Scorer = OnnxScorer(onnx_bytes, contract, task, classes)
+        graph = OnnxRuntime(onnx_bytes, contract, task, classes)
+        scorer = Scorer(graph, contract, task, classes)
         report = measure_parity(graph_model, scorer, sample, Runtime.ONNX, tolerance=tolerance)
     except UnsupportedModel:
         if not allow_native:
@@ -162,7 +168,8 @@ def package(
             runtime, model_file, trusted = Runtime.ONNX, ONNX_FILE, []
         else:
             trusted = _dump_native(graph_model, scratch / NATIVE_FILE)
-            scorer = NativeScorer(scratch / NATIVE_FILE, contract, task, classes, trusted)
+            native = NativeRuntime(scratch / NATIVE_FILE, contract, task, classes, trusted)
+            scorer = Scorer(native, contract, task, classes)
             report = measure_parity(
                 graph_model, scorer, sample, Runtime.NATIVE, tolerance=tolerance
             )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +12,20 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from modelport.decisions import decide, decide_columns
+from modelport.decisions import Decisioning, decide, decide_columns
 from modelport.errors import FieldError, IntegrityError, PackageError
 from modelport.features._arrays import as_day
 from modelport.features.presteps import PreStep, PreSteps
 from modelport.files import sha256_file
 from modelport.package.manifest import MANIFEST_FILE, Manifest, Runtime
-from modelport.runtime import NativeScorer, OnnxScorer, Scorer, Task
+from modelport.runtime import (
+    ModelRuntime,
+    NativeRuntime,
+    OnnxRuntime,
+    Prediction,
+    Scorer,
+    Task,
+)
 
 __all__ = [
     "REFERENCE_FILE",
@@ -118,17 +124,17 @@ def load_scorer(
     """The scorer for a verified package, on the runtime its manifest names.
 
     For ONNX packages, ``lazy`` defers the onnxruntime session to the first prediction and
-    ``arena`` keeps onnxruntime's memory arena (see :class:`~modelport.runtime.OnnxScorer`).
+    ``arena`` keeps onnxruntime's memory arena (see :class:`~modelport.runtime.OnnxRuntime`).
     """
     manifest = package.manifest
     task = Task(manifest.task)
-    scorer: Scorer
+    runtime: ModelRuntime
     if manifest.runtime is Runtime.NATIVE:
-        scorer = NativeScorer(
+        runtime = NativeRuntime(
             package.model_path, manifest.contract, task, manifest.classes, manifest.trusted_types
         )
     else:
-        scorer = OnnxScorer(
+        runtime = OnnxRuntime(
             package.model_path,
             manifest.contract,
             task,
@@ -145,12 +151,26 @@ def load_scorer(
             raise IntegrityError(
                 f"package {package.path}: its decision rules do not fit the model: {exc}"
             ) from None
-    if declared is not None and not declared.is_empty:
-        scorer.extras = partial(decide, decisioning=declared)
-        scorer.decision_columns = partial(decide_columns, decisioning=declared)
-    if manifest.presteps:
-        scorer.pre_steps = PreStepInputs(PreSteps.from_manifest(manifest.presteps))
-    return scorer
+    decisions = (
+        DeclaredDecisions(declared) if declared is not None and not declared.is_empty else None
+    )
+    steps = PreStepInputs(PreSteps.from_manifest(manifest.presteps)) if manifest.presteps else None
+    return Scorer(
+        runtime, manifest.contract, task, manifest.classes, pre_steps=steps, decisions=decisions
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredDecisions:
+    """The manifest's decision rules as the scorer applies them to every prediction."""
+
+    declared: Decisioning
+
+    def answers(self, prediction: Prediction) -> list[dict[str, Any]]:
+        return decide(prediction, self.declared)
+
+    def columns(self, prediction: Prediction) -> Mapping[str, Any]:
+        return decide_columns(prediction, self.declared)
 
 
 class PreStepInputs:

@@ -175,12 +175,17 @@ def measure_parity(
     original = original_prediction(
         model, _with_defaults(frame, scorer.contract), scorer.task, scorer.classes
     )
-    validated = scorer.validator.validate_columns(
-        {name: frame[name] for name in scorer.contract.names}, len(frame), enforce_domain=False
+    # the rows hold what the model takes (any pre-steps ran on the sample at build), and
+    # edge rows probe beyond the contract's bounds on purpose
+    validated = scorer.validate(
+        {name: frame[name] for name in scorer.contract.names},
+        n_rows=len(frame),
+        steps=False,
+        check_domain=False,
     )
     if validated.errors:
         raise ValueError(f"parity rows do not fit the contract: {validated.errors[0]}")
-    packaged = scorer.score_validated(validated)
+    packaged = scorer.score(validated).prediction
 
     expected, actual = original.to_frame(), packaged.to_frame()
     outputs = [c for c in expected.columns if c != "label"]

@@ -1,6 +1,29 @@
-"""Runtimes that score validated columns: ONNX (default) and native (skops)."""
+"""The one scoring path (:class:`Scorer`) and the runtimes it runs: ONNX (default) and native."""
 
+from modelport.runtime.native import NativeRuntime
+from modelport.runtime.onnx import MISSING_STRING, OnnxRuntime
 from modelport.runtime.prediction import Prediction, Task
-from modelport.runtime.scorer import MISSING_STRING, NativeScorer, OnnxScorer, Scorer
+from modelport.runtime.scorer import (
+    CONTRACT_MESSAGE,
+    WARNINGS_ATTR,
+    Decisions,
+    InputSteps,
+    ModelRuntime,
+    Scored,
+    Scorer,
+)
 
-__all__ = ["MISSING_STRING", "NativeScorer", "OnnxScorer", "Prediction", "Scorer", "Task"]
+__all__ = [
+    "CONTRACT_MESSAGE",
+    "MISSING_STRING",
+    "WARNINGS_ATTR",
+    "Decisions",
+    "InputSteps",
+    "ModelRuntime",
+    "NativeRuntime",
+    "OnnxRuntime",
+    "Prediction",
+    "Scored",
+    "Scorer",
+    "Task",
+]

@@ -32,6 +32,16 @@ class Prediction:
     probabilities: np.ndarray | None = None  # (n, n_classes) float64, columns in ``classes`` order
     values: np.ndarray | None = None  # (n,) float64
 
+    @classmethod
+    def empty(cls, task: Task, classes: list[Any] | None) -> Prediction:
+        """A prediction for no rows, shaped as ``task`` and ``classes`` make every other."""
+        if task is Task.REGRESSION:
+            return cls(task, classes, values=np.empty(0))
+        n_classes = len(classes or [])
+        return cls(
+            task, classes, labels=np.empty(0, dtype=object), probabilities=np.empty((0, n_classes))
+        )
+
     def __len__(self) -> int:
         column = self.values if self.values is not None else self.labels
         return 0 if column is None else int(column.shape[0])

@@ -1,85 +1,53 @@
-"""Scorers: validated columns in, a :class:`Prediction` out.
+"""The one scoring path: what a caller sends in, validated, scored, answered.
 
-One scorer serves every entry point (HTTP, batch, Python). The runtime is either an
-ONNX graph run by onnxruntime or, for models that cannot be converted with parity, the
-native estimator loaded with skops from an explicit list of trusted types.
+Every door (HTTP predict and score-by-entity, batch files, promotion metrics, the parity
+proof, reference re-checks and warm-up, the Python API) goes through a :class:`Scorer`
+and only through its two doors:
+
+* :meth:`Scorer.validate` takes records (a list of JSON-like objects) or columns (a
+  mapping of name to values, or a DataFrame), runs the package's pre-steps (e.g. ``age``
+  from ``date_of_birth``), checks the contract, and restates refusals of derived fields
+  on the field the caller sent;
+* :meth:`Scorer.score` runs the model on what passed and returns a :class:`Scored`, from
+  which each door takes its shape: JSON answers with the package's decision fields and
+  the contract's warnings, decision columns for files, the bare :class:`Prediction`.
+
+A scorer is built complete by :func:`modelport.package.load_scorer` (or by the build,
+for the parity proof) and never changes afterwards, so every door sees the same chain.
 """
 
 from __future__ import annotations
 
-import importlib
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from modelport.contract import Contract, FieldType, Validated, Validator
-from modelport.errors import FieldError, InvalidInput, PackageError
+from modelport.contract import Contract, Validated, Validator
+from modelport.errors import FieldError, InvalidInput
 from modelport.runtime.prediction import Prediction, Task
 
-__all__ = ["MISSING_STRING", "NativeScorer", "OnnxScorer", "Scorer", "is_safe_native_type"]
+__all__ = [
+    "CONTRACT_MESSAGE",
+    "Decisions",
+    "InputSteps",
+    "ModelRuntime",
+    "Scored",
+    "Scorer",
+    "WARNINGS_ATTR",
+]
 
-MISSING_STRING = ""  # how a missing string value is fed to an ONNX graph
-
-
-# What a native (skops) package may ask to trust: the libraries the estimator is made of.
-# The list comes from the package, so it is checked against this policy, not believed.
-# A prefix alone is not a policy: ``numpy.lib.npyio.DataSource`` is a NumPy class whose
-# finalizer deletes the directory its (loaded) state names. So, beyond the prefix:
-#   - classes only, named where they are defined or re-exported by the library itself;
-#   - no class with a finalizer (``__del__`` runs whatever state skops restored);
-#   - nothing from test or testing modules;
-#   - NumPy: dtypes, scalar types, plain arrays and the random generators only;
-#   - SciPy: sparse matrices and arrays only (subclasses of ``scipy.sparse``'s base).
-_SAFE_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.sparse.")
-_SAFE_BUILTINS = frozenset(
-    f"builtins.{name}" for name in ("dict", "list", "tuple", "set", "frozenset", "slice", "str")
-)
-_TEST_SEGMENTS = frozenset({"tests", "test", "testing", "_testing", "conftest"})
+CONTRACT_MESSAGE = "input does not match the model's contract"
+WARNINGS_ATTR = "modelport_warnings"
+"""``DataFrame.attrs`` key of :meth:`Scorer.predict`'s answer: the contract's warnings."""
 
 
-def is_safe_native_type(name: str) -> bool:
-    """Whether a type may be loaded from a native package (never functions or modules)."""
-    if name in _SAFE_BUILTINS:
-        return True
-    if not isinstance(name, str) or not name.startswith(_SAFE_TYPE_PREFIXES):
-        return False
-    module_name, _, attribute = name.rpartition(".")
-    segments = module_name.split(".")
-    if any(s in _TEST_SEGMENTS or s.startswith("test_") for s in segments):
-        return False
-    if not all(s.isidentifier() for s in [*segments, attribute]):
-        return False  # "hook-numpy" and the like: not modules an estimator is made of
-    # Classes only: a function (a FunctionTransformer's ``func``, a numpy ufunc) is how
-    # code would ride in. Importing these libraries' own modules to look is harmless.
-    try:
-        found = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError, ValueError):
-        return False
-    if not isinstance(found, type):
-        return False
-    if any("__del__" in vars(base) for base in found.__mro__ if base is not object):
-        return False
-    if name.startswith("numpy."):
-        return _is_numpy_data_type(found)
-    if name.startswith("scipy.sparse."):
-        from scipy.sparse._base import _spbase
+class ModelRuntime(Protocol):
+    """What runs the model: validated columns in, predictions out (ONNX or native)."""
 
-        return issubclass(found, _spbase)
-    return True
-
-
-def _is_numpy_data_type(found: type) -> bool:
-    """Dtypes, scalars, ``ndarray`` itself and the random generators: data, not I/O."""
-    if found is np.ndarray or issubclass(found, np.dtype | np.generic):
-        return True
-    random = np.random
-    return found in (random.RandomState, random.Generator, random.SeedSequence) or issubclass(
-        found, random.BitGenerator
-    )
+    def run(self, columns: Mapping[str, np.ndarray], n_rows: int) -> Prediction: ...
 
 
 class InputSteps(Protocol):
@@ -104,213 +72,267 @@ class InputSteps(Protocol):
         ...
 
 
-class Scorer(ABC):
-    """Validate, then score. Subclasses implement :meth:`run` on validated columns."""
-
-    def __init__(self, contract: Contract, task: Task, classes: list[Any] | None) -> None:
-        self.contract = contract
-        self.task = task
-        self.classes = classes
-        self.validator = Validator(contract)
-        # fields the package adds to every answer (decision, rule, confidence); set by
-        # modelport.package.load_scorer when the manifest declares them
-        self.extras: Callable[[Prediction], list[dict[str, Any]]] | None = None
-        # the same fields as columns (decision, rule, probability, margin, interval bounds)
-        # for batch output; set together with ``extras``
-        self.decision_columns: Callable[[Prediction], Mapping[str, Any]] | None = None
-        # the package's declared pre-steps (e.g. age from a date of birth), run on what
-        # callers send before validation; set by modelport.package.load_scorer
-        self.pre_steps: InputSteps | None = None
-
-    @abstractmethod
-    def run(self, columns: Mapping[str, np.ndarray], n_rows: int) -> Prediction:
-        """Score columns that have passed the validator (see :mod:`modelport.contract.validate`)."""
-
-    def score_validated(self, validated: Validated) -> Prediction:
-        return self.run(validated.columns, validated.n_accepted)
+class Decisions(Protocol):
+    """The decision and confidence fields a package adds to every answer."""
 
     def answers(self, prediction: Prediction) -> list[dict[str, Any]]:
-        """JSON-ready answers: the prediction's records plus the package's extras."""
-        records = prediction.to_records()
-        if self.extras is not None:
-            for record, extra in zip(records, self.extras(prediction), strict=True):
-                record.update(extra)
-        return records
+        """One dict of extra fields per row (``decision``, ``rule``, ``confidence``...)."""
+        ...
 
-    def validate_records(self, records: Sequence[Any]) -> Validated:
-        """Validate what a caller sent (after the package's pre-steps, if any)."""
-        if self.pre_steps is None:
-            return self.validator.validate_records(records)
-        validated = self.validator.validate_records(self.pre_steps.records(records))
-        if validated.errors:  # "age is required" means "date_of_birth is not a date"
-            validated.errors = self.pre_steps.explain(validated.errors, records)
-        return validated
-
-    def predict_records(self, records: Sequence[Any]) -> Prediction:
-        """Score JSON-like records; any invalid record refuses the whole call."""
-        validated = self.validate_records(records)
-        if validated.errors:
-            raise InvalidInput("input does not match the model's contract", validated.errors)
-        return self.score_validated(validated)
-
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Score a DataFrame: ``label`` + ``proba_<class>`` columns, or ``value``."""
-        columns: dict[str, Any] = {str(c): frame[c] for c in frame.columns}
-        if self.pre_steps is not None:
-            columns = self.pre_steps.columns(columns)
-        validated = self.validator.validate_columns(columns, len(frame), extra_names=list(columns))
-        if validated.errors:
-            raise InvalidInput("input does not match the model's contract", validated.errors)
-        return self.score_validated(validated).to_frame(index=frame.index)
+    def columns(self, prediction: Prediction) -> Mapping[str, Any]:
+        """The same fields as columns, for files (``decision``, ``rule_index``, ...)."""
+        ...
 
 
-class OnnxScorer(Scorer):
-    """Runs the package's ONNX graph; preprocessing is inside the graph.
+class Scorer:
+    """A package's whole scoring chain: pre-steps, contract, runtime, decisions.
 
-    ``lazy``: the onnxruntime session is created when first needed, not now (a batch job's
-    main process, whose workers score, never needs one). ``arena``: onnxruntime's memory
-    arena, which keeps the largest batch's buffers for the next; a batch worker scoring
-    chunks of tens of thousands of rows is about 40 MB smaller without it, as fast.
+    Built once, complete, and never modified; only :meth:`validate` and :meth:`score`
+    (and :meth:`predict`, the two together for DataFrames) are for callers.
     """
+
+    __slots__ = (
+        "_classes",
+        "_contract",
+        "_decision_fields",
+        "_decisions",
+        "_derived",
+        "_inputs",
+        "_runtime",
+        "_step_inputs",
+        "_steps",
+        "_task",
+        "_validator",
+    )
 
     def __init__(
         self,
-        model: bytes | Path,
+        runtime: ModelRuntime,
         contract: Contract,
         task: Task,
         classes: list[Any] | None,
         *,
-        threads: int = 1,
-        lazy: bool = False,
-        arena: bool = True,
+        pre_steps: InputSteps | None = None,
+        decisions: Decisions | None = None,
     ) -> None:
-        super().__init__(contract, task, classes)
-        self._source = model if isinstance(model, bytes) else str(model)
-        self._threads = threads
-        self._arena = arena
-        self._session: Any = None
-        self._outputs = ["label", "probabilities"] if task.is_classification else ["value"]
-        self._feed_kinds: list[tuple[str, bool]] = []
-        if not lazy:
-            self._open()
+        self._runtime = runtime
+        self._contract = contract
+        self._task = task
+        self._classes = classes
+        self._validator = Validator(contract)
+        self._steps = pre_steps
+        self._decisions = decisions
+        self._derived = tuple(pre_steps.outputs) if pre_steps is not None else ()
+        self._step_inputs = tuple(pre_steps.inputs) if pre_steps is not None else ()
+        sent = [name for name in contract.names if name not in self._derived]
+        self._inputs = tuple(dict.fromkeys([*sent, *self._step_inputs]))
+        # which decision fields there are depends on the declaration and the task, never
+        # on the rows: those of no rows at all are those of every answer
+        self._decision_fields = (
+            tuple(decisions.columns(Prediction.empty(task, classes)))
+            if decisions is not None
+            else ()
+        )
+
+    # -- what the model is ------------------------------------------------------------
 
     @property
-    def session(self) -> Any:
-        """The onnxruntime ``InferenceSession``."""
-        return self._session if self._session is not None else self._open()
+    def contract(self) -> Contract:
+        """The contract of the model's inputs (after the pre-steps)."""
+        return self._contract
 
-    def _open(self) -> Any:
-        import onnxruntime as ort
+    @property
+    def task(self) -> Task:
+        return self._task
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self._threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        options.enable_cpu_mem_arena = self._arena
-        try:
-            session = ort.InferenceSession(
-                self._source, sess_options=options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise PackageError(f"the ONNX graph cannot be loaded: {exc}") from None
-        strings = {f.name for f in self.contract.fields if not f.type.is_numeric}
-        outputs = [o.name for o in session.get_outputs()]
-        missing = [name for name in self._outputs if name not in outputs]
-        if missing:
-            raise PackageError(f"the ONNX graph lacks the outputs {missing}")
-        self._feed_kinds = [(i.name, i.name in strings) for i in session.get_inputs()]
-        self._session = session
-        return session
+    @property
+    def classes(self) -> list[Any] | None:
+        return self._classes
 
-    def feeds(self, columns: Mapping[str, np.ndarray], n_rows: int) -> dict[str, np.ndarray]:
-        """The graph's inputs: validated columns as ``(n, 1)`` tensors, text missing as ``""``."""
-        if self._session is None:
-            self._open()
-        feeds: dict[str, np.ndarray] = {}
-        for name, is_text in self._feed_kinds:
-            column = columns[name]
-            if is_text:
-                text = np.array(column, dtype=object)  # a copy: the caller's column stays as is
-                missing = pd.isna(text)
-                if missing.any():
-                    text[missing] = MISSING_STRING
-                feeds[name] = text.reshape(n_rows, 1)
-            else:
-                feeds[name] = np.ascontiguousarray(column, dtype=np.float64).reshape(n_rows, 1)
-        return feeds
+    @property
+    def runtime(self) -> ModelRuntime:
+        """What runs the model (an :class:`~modelport.runtime.OnnxRuntime` or native one)."""
+        return self._runtime
 
-    def run(self, columns: Mapping[str, np.ndarray], n_rows: int) -> Prediction:
-        if n_rows == 0:
-            return _empty(self.task, self.classes)
-        outputs = self.session.run(self._outputs, self.feeds(columns, n_rows))
-        if self.task is Task.REGRESSION:
-            values = np.asarray(outputs[0], dtype=np.float64).reshape(n_rows)
-            return Prediction(self.task, self.classes, values=values)
-        labels = np.asarray(outputs[0]).reshape(n_rows)
-        probabilities = np.asarray(outputs[1], dtype=np.float64).reshape(n_rows, -1)
-        return Prediction(self.task, self.classes, labels=labels, probabilities=probabilities)
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The columns callers send: contract fields, less those the pre-steps derive, plus
+        the columns the pre-steps read (``date_of_birth`` instead of ``age``)."""
+        return self._inputs
 
+    @property
+    def derived(self) -> tuple[str, ...]:
+        """Contract fields the pre-steps make: callers do not send them."""
+        return self._derived
 
-class NativeScorer(Scorer):
-    """The original estimator, loaded with skops from an explicit list of trusted types."""
+    @property
+    def decision_fields(self) -> tuple[str, ...]:
+        """The columns :meth:`Scored.decision_columns` holds (none without decisions)."""
+        return self._decision_fields
 
-    def __init__(
+    @property
+    def output_names(self) -> list[str]:
+        """``label`` + ``proba_<class>``, or ``value``: the prediction's columns."""
+        return Prediction.empty(self._task, self._classes).column_names()
+
+    # -- door one: validate -----------------------------------------------------------
+
+    def validate(
         self,
-        path: Path,
-        contract: Contract,
-        task: Task,
-        classes: list[Any] | None,
-        trusted_types: list[str],
-    ) -> None:
-        import skops.io as sio
+        rows: Sequence[Any] | Mapping[str, Any] | pd.DataFrame,
+        *,
+        n_rows: int | None = None,
+        lenient: bool = False,
+        extra_names: Sequence[str] | None = None,
+        steps: bool = True,
+        check_domain: bool = True,
+    ) -> Validated:
+        """Check what a caller sent against the contract, after the package's pre-steps.
 
-        super().__init__(contract, task, classes)
-        unsafe = sorted(t for t in trusted_types if not is_safe_native_type(t))
-        if unsafe:
-            raise PackageError(
-                f"native model {path.name} asks to trust types modelport never loads: "
-                f"{', '.join(unsafe)}"
-            )
-        untrusted = set(sio.get_untrusted_types(file=path)) - set(trusted_types)
-        if untrusted:
-            raise PackageError(
-                f"native model {path.name} holds types outside its trusted list: "
-                f"{', '.join(sorted(untrusted))}"
-            )
-        self.estimator = sio.load(path, trusted=trusted_types)
+        ``rows`` is a list of records (JSON-like objects, strictly typed: ``"5"`` is not a
+        number) or columns: a mapping of name to values (``n_rows`` long) or a DataFrame.
+        For columns, ``lenient`` reads numbers and booleans written as text (CSV), and
+        ``extra_names`` are the source's other columns, refused when the contract refuses
+        extra fields (a DataFrame's own columns by default). ``steps=False`` takes rows
+        that already hold what the pre-steps make (a package's reference rows);
+        ``check_domain=False`` skips bounds and categories (rows recorded under an older
+        contract). Refusals name the record (its position in ``rows``) and the field.
+        """
+        if isinstance(rows, pd.DataFrame):
+            columns: Mapping[str, Any] = {str(c): rows[c] for c in rows.columns}
+            extra = list(columns) if extra_names is None else extra_names
+            return self._validate_columns(columns, len(rows), lenient, extra, steps, check_domain)
+        if isinstance(rows, Mapping):
+            n = _length(rows) if n_rows is None else n_rows
+            return self._validate_columns(rows, n, lenient, extra_names or (), steps, check_domain)
+        return self._validate_records(rows, steps, check_domain)
 
-    def frame(self, columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
-        data: dict[str, Any] = {}
-        for spec in self.contract.fields:
-            column = columns[spec.name]
-            if (
-                spec.type is FieldType.INTEGER
-                or spec.type is FieldType.NUMBER
-                or spec.type is FieldType.BOOLEAN
-            ):
-                data[spec.name] = column
-            else:
-                data[spec.name] = np.where(pd.isna(column), np.nan, column).astype(object)
-        return pd.DataFrame(data)
+    def _validate_records(
+        self, records: Sequence[Any], steps: bool, check_domain: bool
+    ) -> Validated:
+        if self._steps is None or not steps:
+            return self._validator.validate_records(records, enforce_domain=check_domain)
+        validated = self._validator.validate_records(
+            self._steps.records(records), enforce_domain=check_domain
+        )
+        if validated.errors:  # "age is required" means "date_of_birth is not a date"
+            validated.errors = self._steps.explain(validated.errors, records)
+        return validated
 
-    def run(self, columns: Mapping[str, np.ndarray], n_rows: int) -> Prediction:
-        if n_rows == 0:
-            return _empty(self.task, self.classes)
-        frame = self.frame(columns)
-        if self.task is Task.REGRESSION:
-            values = np.asarray(self.estimator.predict(frame), dtype=np.float64).reshape(n_rows)
-            return Prediction(self.task, self.classes, values=values)
-        probabilities = np.asarray(self.estimator.predict_proba(frame), dtype=np.float64)
-        labels = np.asarray(self.estimator.predict(frame))
-        return Prediction(self.task, self.classes, labels=labels, probabilities=probabilities)
+    def _validate_columns(
+        self,
+        columns: Mapping[str, Any],
+        n_rows: int,
+        lenient: bool,
+        extra_names: Sequence[str],
+        steps: bool,
+        check_domain: bool,
+    ) -> Validated:
+        run_steps = self._steps is not None and steps
+        prepared = self._steps.columns(columns) if run_steps else columns  # type: ignore[union-attr]
+        read = frozenset(self._step_inputs) if run_steps else frozenset()
+        validated = self._validator.validate_columns(
+            prepared,
+            n_rows,
+            lenient=lenient,
+            enforce_domain=check_domain,
+            extra_names=[name for name in extra_names if name not in read],
+        )
+        if run_steps and validated.errors:
+            sent = {name: columns[name] for name in self._step_inputs if name in columns}
+            validated.errors = self._steps.explain(validated.errors, _Rows(sent))  # type: ignore[union-attr]
+        return validated
+
+    # -- door two: score --------------------------------------------------------------
+
+    def score(self, validated: Validated) -> Scored:
+        """Run the model on the rows ``validated`` accepted (refused rows are not scored)."""
+        prediction = self._runtime.run(validated.columns, validated.n_accepted)
+        return Scored(prediction, validated, self._decisions)
+
+    # -- the two together, for the Python API -------------------------------------------
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Score a DataFrame: ``label`` + ``proba_<class>`` columns, or ``value``, then the
+        package's decision fields. Any refused row refuses the call (:class:`InvalidInput`
+        names each); values outside the contract's expected ranges are scored and listed
+        in the answer's ``attrs["modelport_warnings"]``."""
+        validated = self.validate(frame)
+        if validated.errors:
+            raise InvalidInput(CONTRACT_MESSAGE, validated.errors)
+        return self.score(validated).frame(index=frame.index)
+
+    def __repr__(self) -> str:
+        return f"Scorer({self._task.value}, {len(self._contract.fields)} fields)"
 
 
-def _empty(task: Task, classes: list[Any] | None) -> Prediction:
-    if task is Task.REGRESSION:
-        return Prediction(task, classes, values=np.empty(0))
-    return Prediction(
-        task,
-        classes,
-        labels=np.empty(0, dtype=object),
-        probabilities=np.empty((0, len(classes or []))),
-    )
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """What :meth:`Scorer.score` made of the accepted rows, in each door's shape."""
+
+    prediction: Prediction
+    validated: Validated
+    decisions: Decisions | None = None
+
+    def __len__(self) -> int:
+        return len(self.prediction)
+
+    def answers(self) -> list[dict[str, Any]]:
+        """JSON-ready answers, one per accepted row: the prediction, the package's decision
+        fields, and ``warnings`` (field and reason) for rows outside the expected ranges."""
+        records = self.prediction.to_records()
+        if self.decisions is not None:
+            for record, extra in zip(records, self.decisions.answers(self.prediction), strict=True):
+                record.update(extra)
+        warnings = self.validated.warnings
+        if warnings:
+            positions = np.searchsorted(self.validated.accepted, [w.record for w in warnings])
+            for warning, position in zip(warnings, positions.tolist(), strict=True):
+                listed = records[position].setdefault("warnings", [])
+                listed.append({"field": warning.field, "reason": warning.reason})
+        return records
+
+    def decision_columns(self) -> Mapping[str, Any]:
+        """The decision fields as columns (empty without decisions)."""
+        if self.decisions is None:
+            return {}
+        return self.decisions.columns(self.prediction)
+
+    def frame(self, index: Any = None) -> pd.DataFrame:
+        """The prediction's columns and the decision fields, as a DataFrame on ``index``."""
+        frame = self.prediction.to_frame(index=index)
+        for name, values in self.decision_columns().items():
+            frame[name] = np.asarray(values)
+        if self.validated.warnings:
+            frame.attrs[WARNINGS_ATTR] = [
+                {"record": w.record, "field": w.field, "reason": w.reason}
+                for w in self.validated.warnings
+            ]
+        return frame
+
+
+class _Rows(Sequence[dict[str, Any]]):
+    """Columns seen as records, built only for the rows asked for (refused ones)."""
+
+    def __init__(self, columns: Mapping[str, Any]) -> None:
+        self._columns = {name: np.asarray(values, dtype=object) for name, values in columns.items()}
+
+    def __len__(self) -> int:
+        return _length(self._columns)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return {name: _plain(values[index]) for name, values in self._columns.items()}
+
+
+def _plain(value: Any) -> Any:
+    if value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value
+
+
+def _length(columns: Mapping[str, Any]) -> int:
+    for values in columns.values():
+        return len(values)
+    return 0

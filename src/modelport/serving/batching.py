@@ -27,12 +27,12 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from modelport.errors import FieldError, InvalidInput
+from modelport.runtime import CONTRACT_MESSAGE
 from modelport.serving.pool import LoadedModel
 
 __all__ = ["BatchPolicy", "BatchStats", "Batchers", "MicroBatcher"]
 
 INLINE_SECONDS = 0.0005  # estimated cost below which a batch is scored on the event loop
-_CONTRACT_MESSAGE = "input does not match the model's contract"
 
 Answer = list[dict[str, Any]]
 BatchObserver = Callable[["BatchStats"], None]
@@ -182,8 +182,8 @@ def _score(model: LoadedModel, batch: list[_Waiting]) -> list[Answer | BaseExcep
     """Validate and score the batch's records together; each request gets its own part."""
     records = [record for waiting in batch for record in waiting.records]
     scorer = model.scorer
-    validated = scorer.validate_records(records)
-    predictions = scorer.answers(scorer.score_validated(validated))
+    validated = scorer.validate(records)
+    predictions = scorer.score(validated).answers()
     if not validated.errors:
         answers: list[Answer | BaseException] = []
         start = 0
@@ -213,7 +213,7 @@ def _split_with_errors(
     answers: list[Answer | BaseException] = []
     for index in range(len(batch)):
         if index in refused:
-            answers.append(InvalidInput(_CONTRACT_MESSAGE, refused[index]))
+            answers.append(InvalidInput(CONTRACT_MESSAGE, refused[index]))
         else:
             answers.append(predictions[int(positions[index]) : int(positions[index + 1])])
     return answers

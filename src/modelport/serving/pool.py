@@ -56,10 +56,6 @@ class LoadedModel:
     # where the inputs come from when a caller names an entity (POST /v1/score)
     orchestration: OrchestrationSpec | None = None
 
-    def predict(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """JSON-ready predictions, one per record; :class:`InvalidInput` names every bad field."""
-        return self.scorer.answers(self.scorer.predict_records(records))
-
     def estimated_seconds(self, n_records: int) -> float:
         return self.base_seconds + n_records * self.row_seconds
 
@@ -193,29 +189,15 @@ def warm(package: Package, scorer: Scorer) -> tuple[float, float]:
     records = _records(inputs.head(_TIMING_ROWS))
     if not records:
         return 0.0, 0.0
-    # reference rows are what the graph takes (after any pre-steps): straight to the validator
-    if scorer.validator.validate_records(records).errors:
-        # the rows predate a tightened contract: time the column path
-        return _time_columns(scorer, inputs.head(_TIMING_ROWS))
 
+    # reference rows hold what the model takes (after any pre-steps), so no steps run; a
+    # contract tightened since they were recorded must not stop the timing
     def score(rows: list[dict[str, Any]]) -> None:
-        scorer.answers(scorer.score_validated(scorer.validator.validate_records(rows)))
+        scorer.score(scorer.validate(rows, steps=False, check_domain=False)).answers()
 
     one = _best(lambda: score(records[:1]))
     many = _best(lambda: score(records))
     return _fit(one, many, len(records))
-
-
-def _time_columns(scorer: Scorer, rows: pd.DataFrame) -> tuple[float, float]:
-    def score(frame: pd.DataFrame) -> None:
-        validated = scorer.validator.validate_columns(
-            {str(c): frame[c] for c in frame.columns}, len(frame), enforce_domain=False
-        )
-        scorer.answers(scorer.score_validated(validated))
-
-    one = _best(lambda: score(rows.head(1)))
-    many = _best(lambda: score(rows))
-    return _fit(one, many, len(rows))
 
 
 def _fit(one: float, many: float, n: int) -> tuple[float, float]:

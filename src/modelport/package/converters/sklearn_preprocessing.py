@@ -33,7 +33,7 @@ from sklearn.preprocessing import (
 
 from modelport.errors import PackageError, UnsupportedModel
 from modelport.package.converters.onnx_graph import GraphBuilder
-from modelport.runtime.scorer import MISSING_STRING  # the feed convention lives with the runtime
+from modelport.runtime.onnx import MISSING_STRING  # the feed convention lives with the runtime
 
 __all__ = [
     "MISSING_STRING",
