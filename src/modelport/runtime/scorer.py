@@ -115,23 +115,36 @@ class Scorer:
         pre_steps: InputSteps | None = None,
         decisions: Decisions | None = None,
     ) -> None:
-        self._runtime = runtime
-        self._contract = contract
-        self._task = task
-        self._classes = classes
-        self._validator = Validator(contract)
-        self._steps = pre_steps
-        self._decisions = decisions
-        self._derived = tuple(pre_steps.outputs) if pre_steps is not None else ()
-        self._step_inputs = tuple(pre_steps.inputs) if pre_steps is not None else ()
-        sent = [name for name in contract.names if name not in self._derived]
-        self._inputs = tuple(dict.fromkeys([*sent, *self._step_inputs]))
+        derived = tuple(pre_steps.outputs) if pre_steps is not None else ()
+        step_inputs = tuple(pre_steps.inputs) if pre_steps is not None else ()
+        sent = [name for name in contract.names if name not in derived]
         # which decision fields there are depends on the declaration and the task, never
         # on the rows: those of no rows at all are those of every answer
-        self._decision_fields = (
+        decision_fields = (
             tuple(decisions.columns(Prediction.empty(task, classes)))
             if decisions is not None
             else ()
+        )
+        built = {
+            "_runtime": runtime,
+            "_contract": contract,
+            "_task": task,
+            "_classes": classes,
+            "_validator": Validator(contract),
+            "_steps": pre_steps,
+            "_decisions": decisions,
+            "_derived": derived,
+            "_step_inputs": step_inputs,
+            "_inputs": tuple(dict.fromkeys([*sent, *step_inputs])),
+            "_decision_fields": decision_fields,
+        }
+        for name, value in built.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(
+            f"a Scorer is built complete and never changes (cannot set {name!r}): build "
+            "another with modelport.package.load_scorer"
         )
 
     # -- what the model is ------------------------------------------------------------
