@@ -31,6 +31,7 @@ to status codes.
     ├── BatchError             batch_error
     ├── EvaluationError        evaluation_error    test data or a metric a promotion gate cannot use
     ├── ConfigurationError     configuration_error settings that cannot work together
+    │   └── MissingExtra       missing_extra       an optional extra is not installed
     ├── Unauthenticated        unauthenticated     no credentials, or ones that do not verify
     ├── Forbidden              forbidden           the credentials lack the scope this needs
     ├── RateLimited            rate_limited        too many requests; ``retry_after`` seconds
@@ -61,6 +62,7 @@ __all__ = [
     "InvalidName",
     "JobChanged",
     "MalformedRequest",
+    "MissingExtra",
     "ModelNotFound",
     "ModelportError",
     "NotFound",
@@ -260,6 +262,16 @@ class ConfigurationError(ModelportError):
     """Settings that cannot work together, e.g. JWT authentication without a key."""
 
     code = "configuration_error"
+
+
+class MissingExtra(ConfigurationError):
+    """What was asked for needs an optional extra that is not installed.
+
+    The message is one line naming the extra and the command that installs it; see
+    :func:`modelport.extras.require`.
+    """
+
+    code = "missing_extra"
 
 
 class Unauthenticated(ModelportError):
