@@ -1,6 +1,6 @@
 """Schemathesis against a running server's own OpenAPI document: no request makes a 5xx.
 
-A real uvicorn server on loopback (the helpers of ``tests/server/conftest.py``), on SQLite
+A real uvicorn server on loopback (the helpers of ``tests/live_server.py``), on SQLite
 and on PostgreSQL, serves the loan model (v1 at ``production``, v2 at ``staging``) with
 the admin API on and JWT authentication (``MODELPORT_AUTH=jwt``). Its ``/openapi.json``
 lists every operation: health, readiness, metrics, model listings, the generic and the

@@ -3,15 +3,14 @@ per test, see ``tests/databases.py``), and a directory of Parquet files."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prediction_sinks import SinkTarget
 
 from databases import PostgresServer
-from modelport.predlog import ParquetSink, Sink, SqlSink
-
-SinkTarget = tuple[str, Callable[[], Sink]]
+from modelport.predlog import ParquetSink, SqlSink
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import threading
 import time
 
 import numpy as np
+from prediction_sinks import SinkTarget
 from predlog_records import by_request, record
 
-from conftest import SinkTarget
 from modelport.predlog import PredictionLog, PredictionRecord, read_predictions
 
 THREADS = 8

@@ -10,7 +10,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import SinkTarget
+from prediction_sinks import SinkTarget
+
 from modelport.predlog import read_predictions
 
 WRITER = Path(__file__).with_name("crashing_writer.py")

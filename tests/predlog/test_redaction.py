@@ -6,10 +6,10 @@ import hashlib
 import hmac
 
 import pytest
+from prediction_sinks import SinkTarget
 from predlog_records import record
 from pydantic import ValidationError
 
-from conftest import SinkTarget
 from modelport.predlog import (
     PredictionLog,
     PredictionLogSettings,

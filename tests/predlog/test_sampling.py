@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from prediction_sinks import SinkTarget
 from predlog_records import record
 
-from conftest import SinkTarget
 from modelport.predlog import PredictionLog, Sampler, read_predictions
 
 IDS = [f"{n:016x}" for n in range(10_000)]

@@ -14,7 +14,7 @@ import httpx
 import pandas as pd
 from test_hot_swap_load import load
 
-from conftest import MODEL, Deployment, start_server, stop_server
+from live_server import MODEL, Deployment, start_server, stop_server
 from modelport.datasets import LOAN_FEATURES, loan_applications
 
 ADMIN = {"MODELPORT_ADMIN_API": "true"}

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import MODEL, Deployment, LiveServer, start_server, stop_server
+from live_server import MODEL, Deployment, LiveServer, start_server, stop_server
 from modelport.package.manifest import MANIFEST_FILE, Manifest
 from modelport.registry import Registry
 

@@ -18,7 +18,7 @@ import httpx
 import jwt
 import pytest
 
-from conftest import MODEL, Deployment, LiveServer, refusal, start_server, stop_server
+from live_server import MODEL, Deployment, LiveServer, refusal, start_server, stop_server
 from modelport.package import pack
 from modelport.registry import Registry
 from modelport.settings import Settings

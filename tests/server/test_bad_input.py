@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import MAX_BODY_BYTES, MAX_RECORDS, MODEL, refusal
+from live_server import MAX_BODY_BYTES, MAX_RECORDS, MODEL, refusal
 
 PREDICT = f"/v1/models/{MODEL}/predict"
 JSON = {"content-type": "application/json"}

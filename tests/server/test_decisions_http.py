@@ -12,7 +12,7 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.pipeline import Pipeline
 
 import modelport as mp
-from conftest import MAX_RECORDS, MODEL, Deployment, start_server, stop_server
+from live_server import MAX_RECORDS, MODEL, Deployment, start_server, stop_server
 from modelport.datasets import LOAN_FEATURES, loan_applications, loan_pipeline
 from modelport.registry import Registry
 from modelport.settings import Settings

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from conftest import MODEL
+from live_server import MODEL
 
 PREDICT = f"/v1/models/{MODEL}/predict"
 WEIRD_VALUES: list[Any] = [

@@ -17,7 +17,7 @@ import httpx
 import jwt
 import pytest
 
-from conftest import MODEL, Deployment, LiveServer, start_server, stop_server
+from live_server import MODEL, Deployment, LiveServer, start_server, stop_server
 from modelport.errors import InvalidInput
 from modelport.lifecycle import GatePolicy
 

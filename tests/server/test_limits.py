@@ -14,7 +14,7 @@ import httpx
 import jwt
 import pytest
 
-from conftest import (
+from live_server import (
     MAX_BODY_BYTES,
     MODEL,
     Deployment,

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from conftest import MODEL, LiveServer
+from live_server import MODEL, LiveServer
 
 
 def access_lines(server: LiveServer) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import MODEL
+from live_server import MODEL
 
 PATH = f"/v1/models/{MODEL}/predict"
 

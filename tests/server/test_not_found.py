@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import MODEL, refusal
+from live_server import MODEL, refusal
 
 
 @pytest.mark.parametrize(

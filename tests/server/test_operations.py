@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from conftest import MAX_RECORDS, MODEL
+from live_server import MAX_RECORDS, MODEL
 
 
 def test_healthz(client: httpx.Client) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import MODEL
+from live_server import MODEL
 
 PREDICT = f"/v1/models/{MODEL}/predict"
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import MODEL, Deployment, start_server, stop_server
+from live_server import MODEL, Deployment, start_server, stop_server
 from modelport.predlog import read_predictions
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from conftest import MODEL, Deployment, LiveServer, start_server, stop_server
+from live_server import MODEL, Deployment, LiveServer, start_server, stop_server
 from modelport.settings import Settings
 
 CONVERGENCE_SECONDS = 5.0

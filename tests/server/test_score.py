@@ -19,9 +19,9 @@ from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
 import modelport as mp
-from conftest import Deployment, LiveServer, refusal, start_server, stop_server
 from customer_training import train_customer_pipeline
 from databases import PostgresServer
+from live_server import Deployment, LiveServer, refusal, start_server, stop_server
 from modelport.cli.main import app as cli
 from modelport.datasets import customer_loan_applications, customers
 from modelport.orchestrate import FieldSource, OrchestrationSpec

@@ -13,7 +13,7 @@ import anyio
 import httpx
 import pytest
 
-from conftest import MODEL, Deployment
+from live_server import MODEL, Deployment
 from modelport.errors import (
     AliasNotFound,
     IntegrityError,
