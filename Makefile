@@ -19,8 +19,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The demo trains and packages a model (the build extra) and serves it (the server extra);
+# the tests need every extra (dev includes all). See "Install" in README.md.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[build,server]"
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python

@@ -45,7 +45,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 import modelport as mp
 from modelport.datasets import LOAN_FEATURES, loan_applications, loan_pipeline
-from modelport.security import issue_token
+from modelport.security.tokens import issue_token
 from online_peers import wrk
 from online_peers.machine import machine
 from online_peers.paired import SERVER_CPU, Paired, compare, pinned

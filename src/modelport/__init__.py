@@ -8,7 +8,6 @@ scorer.predict(frame)                            # label + proba_<class> columns
 
 from __future__ import annotations
 
-from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,17 +31,20 @@ from modelport.settings import Settings, modelport_version
 if TYPE_CHECKING:
     from modelport.registry import Registry
 
-# The registry is imported when first used: it needs SQLAlchemy, which a process that
-# only scores (a batch worker, a server's scoring path) is lighter without. (Building
-# imports scikit-learn itself, inside the converters, only when it builds.)
-_LAZY = {"Registry": "modelport.registry"}
+# Everything here needs only the core install; importing modelport never imports an
+# extra (package() imports scikit-learn and ONNX when it runs, and says which extra to
+# install when they are missing). One name is imported when first used: the registry
+# (SQLAlchemy's ORM, Alembic, signing) would add about 30 MB and a few tenths of a second
+# to every process that imports modelport, and the ones that only score a package by path
+# (each spawned batch worker, each Dask task process) never use it.
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
+    if name == "Registry":
+        from modelport.registry import Registry
+
+        globals()[name] = Registry
+        return Registry
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

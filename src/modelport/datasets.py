@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelport.extras import require
+
 __all__ = [
     "BRANCHES",
     "LOAN_CATEGORICAL",
@@ -42,6 +44,7 @@ LOAN_CATEGORICAL = ["employment_type", "home_ownership", "purpose", "region"]
 def loan_pipeline(estimator: Any) -> Any:
     """The usual shape of a tabular pipeline: impute and scale numbers, impute and one-hot
     encode categories, then ``estimator``. Returns an unfitted scikit-learn ``Pipeline``."""
+    require("build", "modelport.datasets.loan_pipeline")
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline

@@ -263,6 +263,8 @@ def score_file(
             entity_keys=list(spec.entity) if spec is not None else [],
             workers=n_workers,
             rows_resumed=run.resumed,
+            rows_outside_expected=run.outside,
+            outside_expected_fields=dict(run.outside_fields.most_common()),
         )
         if jobdir is not None:
             jobdir.finish(summary.to_dict())
@@ -275,8 +277,9 @@ class _Run:
     def __init__(self, total: int | None, progress: ProgressCallback | None) -> None:
         self.total = total
         self.progress = progress
-        self.read = self.scored = self.rejected = self.resumed = 0
+        self.read = self.scored = self.rejected = self.resumed = self.outside = 0
         self.fields: Counter[str] = Counter()
+        self.outside_fields: Counter[str] = Counter()
         if progress is not None:
             progress(0, total)
 
@@ -284,6 +287,8 @@ class _Run:
         self.read += result.n_rows
         self.scored += result.table.num_rows
         self.rejected += len(result.rejects)
+        self.outside += result.outside_expected
+        self.outside_fields.update(result.outside_expected_fields)
         for reject in result.rejects:
             self.fields.update({e.field or "(row)" for e in reject.errors})
         self._tell()
@@ -361,6 +366,8 @@ def _write_through_job(
             )
     run.scored, run.rejected = totals.scored, totals.rejected
     run.fields = Counter(totals.fields)
+    run.outside = totals.outside_expected
+    run.outside_fields = Counter(totals.outside_expected_fields)
 
 
 def _partitions(reader: Reader, chunk_rows: int) -> list[Partition] | None:

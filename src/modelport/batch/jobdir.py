@@ -52,6 +52,9 @@ class PartCounts:
     scored: int
     rejected: int
     fields: dict[str, int]
+    # scored rows outside the contract's expected ranges (absent from older markers: 0)
+    outside_expected: int = 0
+    outside_expected_fields: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 class JobDirectory:
@@ -116,7 +119,13 @@ class JobDirectory:
         for reject in scored.rejects:
             fields.update({e.field or "(row)" for e in reject.errors})
         counts = PartCounts(
-            scored.start, scored.n_rows, scored.table.num_rows, len(scored.rejects), dict(fields)
+            scored.start,
+            scored.n_rows,
+            scored.table.num_rows,
+            len(scored.rejects),
+            dict(fields),
+            scored.outside_expected,
+            dict(scored.outside_expected_fields),
         )
         with (
             atomic_file(base.with_suffix(".arrow"), error=BatchError) as temporary,
@@ -135,8 +144,9 @@ class JobDirectory:
 
     def assemble(self, writer: Writer, rejects: BinaryIO, schema: OutputSchema) -> PartCounts:
         """Write every part, in input order, to ``writer`` and ``rejects``; the totals."""
-        rows = scored = rejected = 0
+        rows = scored = rejected = outside = 0
         fields: Counter[str] = Counter()
+        outside_fields: Counter[str] = Counter()
         expected = 0
         for start in sorted(self.done):
             counts = self.done[start]
@@ -155,8 +165,10 @@ class JobDirectory:
             scored += counts.scored
             rejected += counts.rejected
             fields.update(counts.fields)
+            outside += counts.outside_expected
+            outside_fields.update(counts.outside_expected_fields)
             expected = start + counts.rows
-        return PartCounts(0, rows, scored, rejected, dict(fields))
+        return PartCounts(0, rows, scored, rejected, dict(fields), outside, dict(outside_fields))
 
     def finish(self, summary: dict[str, Any]) -> None:
         """Record the job complete and drop its parts (the output holds them now)."""

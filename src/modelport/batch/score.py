@@ -14,8 +14,9 @@ fields the package declares (``decision``, ``rule_index``, ``rule``, ``probabili
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -36,6 +37,9 @@ class ScoredChunk:
     rejects: list[Reject]
     n_rows: int  # rows that came in: ``table.num_rows + len(rejects)``
     start: int = 0  # the record number of the chunk's first row
+    # scored rows with a value outside the contract's expected ranges: how many, and per field
+    outside_expected: int = 0
+    outside_expected_fields: dict[str, int] = field(default_factory=dict)
 
 
 # decide_columns' text and integer columns; every other decision field is a float64
@@ -128,4 +132,13 @@ def score_chunk(
             f"records {whole.start} to {whole.start + whole.n_rows - 1}: {whole.n_rows} rows in, "
             f"but {table.num_rows} scored and {len(rejects)} rejected"
         )
-    return ScoredChunk(table, rejects, whole.n_rows, whole.start)
+    warnings = checked.validated.warnings
+    fields = Counter(w.field for w in warnings)
+    return ScoredChunk(
+        table,
+        rejects,
+        whole.n_rows,
+        whole.start,
+        outside_expected=len({w.record for w in warnings}),
+        outside_expected_fields=dict(fields),
+    )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,8 @@ class Spooled:
     path: str
     n_rows: int
     start: int
+    outside_expected: int = 0
+    outside_expected_fields: dict[str, int] = field(default_factory=dict)
 
 
 class Spool:
@@ -58,7 +60,13 @@ class Spool:
             pa.ipc.new_file(sink, scored.table.schema, metadata={"rejects": rejects}) as writer,
         ):
             writer.write_table(scored.table)
-        return Spooled(path, scored.n_rows, scored.start)
+        return Spooled(
+            path,
+            scored.n_rows,
+            scored.start,
+            scored.outside_expected,
+            dict(scored.outside_expected_fields),
+        )
 
     def take(self, spooled: Spooled) -> ScoredChunk:
         """In the main process: the chunk a worker spooled, its file removed."""
@@ -73,7 +81,14 @@ class Spool:
         finally:
             path.unlink(missing_ok=True)
         rejects = [_reject(orjson.loads(line)) for line in lines.split(b"\n") if line]
-        return ScoredChunk(table, rejects, spooled.n_rows, spooled.start)
+        return ScoredChunk(
+            table,
+            rejects,
+            spooled.n_rows,
+            spooled.start,
+            spooled.outside_expected,
+            dict(spooled.outside_expected_fields),
+        )
 
     def close(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)

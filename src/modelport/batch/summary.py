@@ -36,6 +36,10 @@ class BatchSummary:
     """Rows an earlier, interrupted run of the same job had scored (``--job``)."""
     finished_before: bool = False
     """The job (``--job``) had finished in an earlier run: this summary is that run's."""
+    rows_outside_expected: int = 0
+    """Scored rows with a value outside the contract's expected ranges (scored, not refused)."""
+    outside_expected_fields: dict[str, int] = field(default_factory=dict)
+    """How many of those rows each field took outside its expected range."""
 
     @property
     def rows_per_second(self) -> float:
@@ -60,6 +64,8 @@ class BatchSummary:
             "workers": self.workers,
             "rows_resumed": self.rows_resumed,
             "finished_before": self.finished_before,
+            "rows_outside_expected": self.rows_outside_expected,
+            "outside_expected_fields": dict(self.outside_expected_fields),
         }
 
     @classmethod
@@ -78,6 +84,8 @@ class BatchSummary:
             entity_keys=data["entity_keys"],
             workers=data["workers"],
             rows_resumed=data["rows_resumed"],
+            rows_outside_expected=data.get("rows_outside_expected", 0),
+            outside_expected_fields=data.get("outside_expected_fields", {}),
         )
 
 

@@ -30,7 +30,7 @@ from rich.text import Text
 from modelport.batch import BatchSummary, Format, score_file
 from modelport.batch.parallel import Engine
 from modelport.cli.output import console, err_console, fail_on_errors
-from modelport.package.references import open_model
+from modelport.registry.opening import open_model
 from modelport.settings import Settings
 
 __all__ = ["app"]
@@ -197,6 +197,15 @@ def _print_summary(summary: BatchSummary) -> None:
         )
     else:
         console.print(f"rejected 0 rows ({summary.rejects} is empty)", highlight=False)
+    if summary.rows_outside_expected:
+        fields = list(summary.outside_expected_fields.items())
+        shown = ", ".join(f"{name} {count:,}" for name, count in fields[:5])
+        more = ", ..." if len(fields) > 5 else ""
+        console.print(
+            f"outside the expected ranges: {_rows(summary.rows_outside_expected)} "
+            f"({shown}{more}), scored; declare real bounds in the contract to refuse them",
+            highlight=False,
+        )
 
 
 def _rows(count: int) -> str:

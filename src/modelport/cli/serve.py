@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from modelport.cli.output import err_console, fail_on_errors
+from modelport.extras import require
 
 __all__ = ["APP", "is_loopback", "serve"]
 
@@ -56,6 +57,8 @@ def serve(
     Settings come from MODELPORT_* environment variables; every worker process reads
     them and loads its own models.
     """
+    with fail_on_errors():
+        require("server", "modelport serve")
     import uvicorn
 
     from modelport.server.logs import configure_logging

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from modelport.cli.output import err_console, fail_on_errors
+from modelport.extras import require
 from modelport.schedule.durations import parse_duration
 from modelport.settings import Settings
 
@@ -44,6 +45,8 @@ def create(
     key_id: Annotated[str | None, typer.Option("--kid", help="The key id header (JWKS).")] = None,
 ) -> None:
     """Print a signed token for SUBJECT with the given scopes."""
+    with fail_on_errors():
+        require("server", "modelport token create")
     from modelport.security.tokens import issue_token  # PyJWT: only for this command
 
     try:

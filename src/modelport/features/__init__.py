@@ -5,15 +5,17 @@ identical function, either inside the ONNX graph (the numeric and geographic fea
 or as a declared, versioned pre-step recorded in the manifest (the date features, which
 need date parsing and the scoring date). See ``docs/features.md``.
 
-This package depends only on numpy, pandas, scikit-learn and pydantic, so the package
-layer (the ONNX converter) can import it. The scikit-learn steps are imported when first
-used: scoring (pre-steps, batch workers, servers) needs the functions only, and a process
-that never imports scikit-learn and SciPy is about 70 MB smaller and starts faster.
+The functions and the pre-steps need only the core install (numpy, pandas, pydantic):
+scoring runs them. The scikit-learn steps need the ``build`` extra and are imported when
+first named, so scoring (pre-steps, batch workers, servers) never imports scikit-learn
+and SciPy (about 70 MB) even where they are installed; where they are not, naming a step
+says which extra to install.
 """
 
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from modelport.extras import require
 from modelport.features.dates import DATE_PARTS, age_years, date_parts, today_utc
 from modelport.features.geo import EARTH_RADIUS_KM, haversine_km
 from modelport.features.numeric import bucket, log, min_max, ratio, z_score
@@ -48,6 +50,7 @@ _STEPS = {
 
 def __getattr__(name: str) -> Any:
     if name in _STEPS:
+        require("build", f"modelport.features.{name}")
         value = getattr(import_module(f"modelport.features.{_STEPS[name]}"), name)
         globals()[name] = value
         return value

@@ -1,30 +1,15 @@
 """Model packages: build (convert + parity proof), verify on load, archive for transport.
 
-Building (the converters, the parity proof) needs scikit-learn; opening and loading a
-package does not, so the build side is imported when first used.
+Opening, verifying and loading a package needs only the core install. Building needs
+the ``build`` extra (scikit-learn, ONNX, skops): :func:`package` says so when it is
+missing, and imports them only when it runs, so importing this package never does.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
-
 from modelport.package.archive import pack, unpack
+from modelport.package.build import BuiltPackage, package
 from modelport.package.load import Package, load_scorer, open_package, verify_directory
 from modelport.package.manifest import Manifest, ParitySummary, Runtime, check_name
-
-if TYPE_CHECKING:
-    from modelport.package.build import BuiltPackage, package
-    from modelport.package.parity import ParityReport
-
-_BUILD = {"BuiltPackage": "build", "package": "build", "ParityReport": "parity"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _BUILD:
-        value = getattr(import_module(f"modelport.package.{_BUILD[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+from modelport.package.parity import ParityReport
 
 __all__ = [
     "BuiltPackage",
