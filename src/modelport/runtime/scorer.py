@@ -104,6 +104,17 @@ class Scorer:
         "_task",
         "_validator",
     )
+    _runtime: ModelRuntime
+    _contract: Contract
+    _task: Task
+    _classes: list[Any] | None
+    _validator: Validator
+    _steps: InputSteps | None
+    _decisions: Decisions | None
+    _derived: tuple[str, ...]
+    _step_inputs: tuple[str, ...]
+    _inputs: tuple[str, ...]
+    _decision_fields: tuple[str, ...]
 
     def __init__(
         self,

@@ -76,7 +76,7 @@ class Authenticator:
             from modelport.security.tokens import TokenVerifier
 
             tokens = TokenVerifier.from_settings(settings)
-        keys = ApiKeyVerifier(registry.find_api_key) if "apikey" in methods else None
+        keys = ApiKeyVerifier(registry.api_keys.find) if "apikey" in methods else None
         limiter = None
         if settings.rate_limit_per_second > 0:
             limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)

@@ -184,7 +184,7 @@ class ServingService:
         seen = self._invalidations_seen
         after = None if seen is None else max(0, seen - _INVALIDATION_OVERLAP)
         try:
-            latest, found = self.registry.cache_invalidations(after)
+            latest, found = self.registry.invalidations.since(after)
         except Exception as exc:
             logger.warning("cache invalidations cannot be read, trying again: %s", exc)
             return
