@@ -84,7 +84,7 @@ def load(source: str | Path, *, registry: Registry | None = None, threads: int =
     Either way every digest is verified before anything is loaded, and with
     ``MODELPORT_REQUIRE_SIGNATURE`` a package must be signed by a trusted key.
     """
-    from modelport.package.references import open_model
+    from modelport.registry.opening import open_model
 
     opened = open_model(source, Settings(), registry=registry)
     return load_scorer(opened.package, threads=threads)

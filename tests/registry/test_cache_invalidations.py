@@ -16,18 +16,18 @@ from modelport.registry import Registry
 
 
 def test_invalidations_are_read_in_order_after_the_last_seen(registry: Registry) -> None:
-    latest, found = registry.cache_invalidations(None)
+    latest, found = registry.invalidations.since(None)
     assert (latest, found) == (0, [])  # a starting server only learns where to start
-    first = registry.invalidate_cache(actor="ops")
-    second = registry.invalidate_cache("customers", {"customer_id": 17}, actor="ops")
-    latest, found = registry.cache_invalidations(0)
+    first = registry.invalidations.add(actor="ops")
+    second = registry.invalidations.add("customers", {"customer_id": 17}, actor="ops")
+    latest, found = registry.invalidations.since(0)
     assert latest == second.id > first.id
     assert [(i.source, i.entity, i.actor) for i in found] == [
         (None, None, "ops"),
         ("customers", {"customer_id": 17}, "ops"),
     ]
-    assert registry.cache_invalidations(latest) == (latest, [])
-    assert registry.cache_invalidations(None) == (latest, [])
+    assert registry.invalidations.since(latest) == (latest, [])
+    assert registry.invalidations.since(None) == (latest, [])
 
 
 @pytest.mark.parametrize(
@@ -42,8 +42,8 @@ def test_a_malformed_invalidation_is_refused(
     registry: Registry, source: str, entity: dict[str, object] | None, message: str
 ) -> None:
     with pytest.raises(InvalidInput, match=message):
-        registry.invalidate_cache(source, entity)
-    assert registry.cache_invalidations(0) == (0, [])
+        registry.invalidations.add(source, entity)
+    assert registry.invalidations.since(0) == (0, [])
 
 
 def test_the_cli_records_an_invalidation(
@@ -67,7 +67,7 @@ def test_the_cli_records_an_invalidation(
     bad = runner.invoke(app, ["cache", "invalidate", "--entity", "customer_id"])
     assert bad.exit_code == 2 and "KEY=VALUE" in bad.output
     with Registry.from_settings(registry_settings) as registry:  # type: ignore[arg-type]
-        _, found = registry.cache_invalidations(0)
+        _, found = registry.invalidations.since(0)
     assert [(i.source, i.entity) for i in found] == [
         ("customers", {"customer_id": 17}),  # a number, as a JSON request sends it
         (None, {"code": "ab"}),
@@ -118,7 +118,7 @@ def test_a_server_applies_each_new_invalidation_once(registry: Registry) -> None
     every later invalidation reaches every listener once, even past a failing listener."""
     from modelport.serving import ServingService
 
-    registry.invalidate_cache("customers", actor="before")
+    registry.invalidations.add("customers", actor="before")
     service = ServingService(registry)
     heard: list[tuple[str | None, dict[str, object] | None]] = []
 
@@ -128,8 +128,8 @@ def test_a_server_applies_each_new_invalidation_once(registry: Registry) -> None
     service.invalidation_listeners += [broken, lambda d: heard.append((d.source, d.entity))]
     service.sync()
     assert heard == []
-    registry.invalidate_cache("customers", {"customer_id": 17})
-    registry.invalidate_cache()
+    registry.invalidations.add("customers", {"customer_id": 17})
+    registry.invalidations.add()
     service.sync()
     service.sync()  # read again a little way back, applied once
     assert heard == [("customers", {"customer_id": 17}), (None, None)]

@@ -37,9 +37,10 @@ from sqlalchemy import table as sa_table
 
 from modelport.errors import RegistryError
 from modelport.registry import Registry
-from modelport.registry.database import WRITE_OPTION, create_registry_engine
+from modelport.registry.database import create_registry_engine
 from modelport.registry.migrate import alembic_config, current_revisions
 from modelport.registry.schema import VERSION_TABLE, Base
+from modelport.sql_engine import writer as writer_of
 
 _SCRIPTS = ScriptDirectory.from_config(alembic_config())
 REVISIONS = [script.revision for script in reversed(list(_SCRIPTS.walk_revisions()))]
@@ -325,7 +326,7 @@ def test_write_transactions_queue_and_readers_never_wait(
     """Registry writes read, then write (the next version number, an alias's revision):
     a second writer must wait for the first to finish, on either database."""
     Registry(url, tmp_path / "artifacts").close()
-    writer = engine.execution_options(**{WRITE_OPTION: True})
+    writer = writer_of(engine)
     second_in = threading.Event()
 
     def second() -> None:
@@ -347,7 +348,7 @@ def test_a_read_transaction_sees_one_snapshot(url: str, engine: Engine, tmp_path
     """The registry reads a model, its versions and its aliases in one transaction: a write
     committed in between must not show half-way through."""
     Registry(url, tmp_path / "artifacts").close()
-    writer = engine.execution_options(**{WRITE_OPTION: True})
+    writer = writer_of(engine)
     count = text("SELECT count(*) FROM models")
     with engine.connect() as reader, reader.begin():
         assert reader.execute(count).scalar() == 0

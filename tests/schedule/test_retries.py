@@ -30,7 +30,7 @@ def between_attempts(settings: Settings, act: Callable[[int], bool]) -> Iterator
     def watch() -> None:
         with Registry.from_settings(settings) as registry:
             while not stop.wait(0.02):
-                runs = registry.job_runs("nightly")
+                runs = registry.job_runs.list("nightly")
                 if act(runs[0].attempts if runs else 0):
                     return
 
@@ -81,7 +81,7 @@ def test_a_job_that_fails_twice_then_succeeds(
     assert "attempt 1 of 4 failed" in result.stderr and "trying again in 500ms" in result.stderr
 
     with Registry.from_settings(production) as registry:
-        [run] = registry.job_runs()
+        [run] = registry.job_runs.list()
     assert (run.job, run.status, run.attempts) == ("nightly", RunStatus.SUCCEEDED, 3)
     assert run.scheduled_for == datetime.fromisoformat("2026-03-01T02:00+00:00")
     assert run.model == "loan-approval:1" and run.error is None
@@ -156,7 +156,7 @@ def test_a_retry_scores_only_what_the_failed_attempt_left(
         result = cli("scheduler", "run", str(write_schedule({"nightly": job})), "--once")
     assert result.exit_code == 0, result.output
     with Registry.from_settings(production) as registry:
-        [run] = registry.job_runs()
+        [run] = registry.job_runs.list()
     first, second = run.detail["attempts"]
     assert first["outcome"] == "failed" and "cannot read" in first["error"]
     # the three row groups scored before the failure were kept, not scored again

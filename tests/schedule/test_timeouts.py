@@ -102,7 +102,7 @@ def wait_for(condition: object, seconds: float = 60.0) -> None:
 
 def only_run(settings: Settings) -> JobRun:
     with Registry.from_settings(settings) as registry:
-        [run] = registry.job_runs()
+        [run] = registry.job_runs.list()
     return run
 
 
@@ -175,11 +175,11 @@ def test_run_forever_runs_jobs_at_their_cron_times(
         scheduler = Scheduler(schedule, registry, production)
         thread = threading.Thread(target=scheduler.run_forever, daemon=True)
         thread.start()
-        wait_for(lambda: any(r.status is RunStatus.SUCCEEDED for r in registry.job_runs()))
+        wait_for(lambda: any(r.status is RunStatus.SUCCEEDED for r in registry.job_runs.list()))
         scheduler.stop()
         thread.join(30)
         assert not thread.is_alive()
-        run = registry.job_runs()[-1]
+        run = registry.job_runs.list()[-1]
     assert run.status is RunStatus.SUCCEEDED and run.rows_read == 20
     assert run.scheduled_for.second % 2 == 0 and run.scheduled_for.microsecond == 0
     local = run.scheduled_for.astimezone(schedule.zone)

@@ -41,7 +41,7 @@ def test_create_list_revoke(home: Path) -> None:
     assert key.split("_")[-1] not in listed.stdout
 
     with Registry.from_settings(Settings(home=home)) as registry:
-        assert ApiKeyVerifier(registry.find_api_key).verify(key).may_predict("loan")
+        assert ApiKeyVerifier(registry.api_keys.find).verify(key).may_predict("loan")
     revoked = runner.invoke(app, ["keys", "revoke", key_id])
     assert revoked.exit_code == 0, revoked.output
     assert key_id not in runner.invoke(app, ["keys", "list"]).stdout

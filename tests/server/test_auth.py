@@ -248,8 +248,8 @@ def test_api_keys_work_until_revoked_or_expired(
     secured: Secured, http: httpx.Client, record: dict[str, Any]
 ) -> None:
     with secured.registry() as registry:
-        made, key = registry.create_api_key("scorer", [f"predict:{MODEL}"])
-        _, expired = registry.create_api_key(
+        made, key = registry.api_keys.create("scorer", [f"predict:{MODEL}"])
+        _, expired = registry.api_keys.create(
             "old", ["predict:*"], expires_at=datetime.now(UTC) - timedelta(seconds=1)
         )
     assert http.post(PREDICT, json=record, headers=bearer(key)).status_code == 200
@@ -262,7 +262,7 @@ def test_api_keys_work_until_revoked_or_expired(
     assert "expired" in refusal(expired_answer, 401, "unauthenticated")["message"]
 
     with secured.registry() as registry:
-        registry.revoke_api_key(made.key_id)
+        registry.api_keys.revoke(made.key_id)
     deadline = time.monotonic() + 15  # servers re-read keys every 5 s
     status = 200
     while status == 200 and time.monotonic() < deadline:

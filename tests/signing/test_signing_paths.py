@@ -17,7 +17,7 @@ import modelport as mp
 from modelport.cli.main import app
 from modelport.errors import SignatureError
 from modelport.package.archive import pack
-from modelport.package.references import open_model
+from modelport.registry.opening import open_model
 from modelport.settings import Settings
 from modelport.signing import SIGNATURE_FILE, Keyring, sign_package
 

@@ -42,7 +42,7 @@ def test_registering_keeps_the_packages_signatures_by_digest(
 ) -> None:
     registry = open_registry(lax_settings)
     version = registry.register(signed_copy)
-    kept = registry.signatures(f"{MODEL}:1")
+    kept = registry.signatures.list(f"{MODEL}:1")
     assert [(s.key_id, s.digest) for s in kept] == [(signer.key_id, version.digest)]
     rows = run_sql(lax_settings, "SELECT digest, key_id, added_by FROM package_signatures")
     assert [(r[0], r[1]) for r in rows] == [(version.digest, signer.key_id)] and rows[0][2]
@@ -50,7 +50,7 @@ def test_registering_keeps_the_packages_signatures_by_digest(
     assert not (entry / SIGNATURE_FILE).exists()  # the store keeps what the digest covers
     assert registry.open(MODEL + ":1").digest == version.digest
     registry.register(signed_copy)  # again: still one row
-    assert len(registry.signatures(f"{MODEL}:1")) == 1
+    assert len(registry.signatures.list(f"{MODEL}:1")) == 1
 
 
 def test_a_signed_package_is_registered_and_opened_when_required(
@@ -158,7 +158,7 @@ def test_open_refuses_an_unsigned_version_until_it_is_signed(
     assert caught.value.message.startswith(
         f"{MODEL}:1 (package {version.digest[:12]}) is refused: unsigned"
     )
-    strict.add_signature(
+    strict.signatures.add(
         f"{MODEL}:1", sign_digest(signer.private_key, version.digest), actor="release-manager"
     )
     assert strict.open(MODEL).digest == version.digest
@@ -238,12 +238,12 @@ def test_add_signature_refuses_one_over_another_digest_or_that_does_not_verify(
     registry = open_registry(lax_settings)
     version = registry.register(unsigned_copy)
     with pytest.raises(SignatureError, match="is over package 000000000000"):
-        registry.add_signature(f"{MODEL}:1", sign_digest(signer.private_key, "0" * 64))
+        registry.signatures.add(f"{MODEL}:1", sign_digest(signer.private_key, "0" * 64))
     good = sign_digest(signer.private_key, version.digest)
     forged = type(good)(good.key_id, good.digest, bytes(64))
     with pytest.raises(SignatureError, match="does not verify"):
-        registry.add_signature(f"{MODEL}:1", forged)
-    assert registry.signatures(f"{MODEL}:1") == []
-    registry.add_signature(f"{MODEL}:1", good)
-    registry.add_signature(f"{MODEL}:1", good)  # again: still one
-    assert registry.signatures(f"{MODEL}:1") == [good]
+        registry.signatures.add(f"{MODEL}:1", forged)
+    assert registry.signatures.list(f"{MODEL}:1") == []
+    registry.signatures.add(f"{MODEL}:1", good)
+    registry.signatures.add(f"{MODEL}:1", good)  # again: still one
+    assert registry.signatures.list(f"{MODEL}:1") == [good]

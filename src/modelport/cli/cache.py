@@ -39,7 +39,7 @@ def invalidate(
     With no option every row goes; rows are fetched again on their next request."""
     keys = _entity(entity or [])
     with open_registry() as registry:
-        done = registry.invalidate_cache(source, keys)
+        done = registry.invalidations.add(source, keys)
     what = f"source {source}" if source else "every source"
     if keys:
         what += ", entity " + ", ".join(f"{k}={v!r}" for k, v in keys.items())

@@ -44,7 +44,7 @@ def list_runs(
 ) -> None:
     """The newest runs: when, status, attempts, rows (scored / read, rejected), error."""
     with open_registry() as registry:
-        runs = registry.job_runs(job, status=status, limit=limit)
+        runs = registry.job_runs.list(job, status=status, limit=limit)
     if as_json:
         for run in runs:
             console.out(orjson.dumps(run.to_dict()).decode(), highlight=False)

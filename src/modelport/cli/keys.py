@@ -63,7 +63,7 @@ def create(
     """Create an API key and print it once (only a salted hash is stored)."""
     until = expiry(expires)
     with open_registry() as registry:
-        record, key = registry.create_api_key(name, scope, expires_at=until)
+        record, key = registry.api_keys.create(name, scope, expires_at=until)
     err_console.print(
         f"[green]created[/] key {record.key_id} ({escape(record.name)}): "
         f"{', '.join(record.scopes)}"
@@ -80,7 +80,7 @@ def list_keys(
 ) -> None:
     """The API keys: id, name, scopes, status (never the keys themselves)."""
     with open_registry() as registry:
-        keys = registry.api_keys(include_revoked=all_keys)
+        keys = registry.api_keys.list(include_revoked=all_keys)
     now = datetime.now(UTC)
     table = Table(Column("id", no_wrap=True), "name", "scopes", "status", "created", "expires")
     for key in keys:
@@ -101,7 +101,7 @@ def revoke(
 ) -> None:
     """Revoke a key: servers refuse it within 5 seconds."""
     with open_registry() as registry:
-        revoked = registry.revoke_api_key(key_id.removeprefix("mpk_")[:12])
+        revoked = registry.api_keys.revoke(key_id.removeprefix("mpk_")[:12])
     console.print(
         f"[green]revoked[/] key {revoked.key_id} ({escape(revoked.name)}); servers refuse it "
         "within 5 s"

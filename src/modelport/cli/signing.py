@@ -140,5 +140,5 @@ def _sign_registered(ref: str, private_key: Ed25519PrivateKey) -> tuple[Signatur
     with Registry.from_settings(Settings()) as registry:
         version = registry.resolve(parsed)
         signature = sign_digest(private_key, version.digest)
-        registry.add_signature(parsed, signature)
+        registry.signatures.add(parsed, signature)
     return signature, f"{version.name}:{version.version}"

@@ -18,12 +18,9 @@ the rows it refuses.
 
 from __future__ import annotations
 
-import sqlite3
-import time
 import zlib
 from collections.abc import Sequence
 from datetime import UTC
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -31,7 +28,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    Connection,
     DateTime,
     Engine,
     Float,
@@ -40,20 +36,17 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    create_engine,
-    event,
     text,
 )
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import make_url
 
 from modelport.predlog.record import PredictionRecord
+from modelport.sql_engine import create_sql_engine, writer
 
 __all__ = ["DEFAULT_TABLE", "SqlSink", "create_log_engine", "prediction_table"]
 
 DEFAULT_TABLE = "modelport_predictions"
-_BUSY_TIMEOUT_MS = 15_000
 _JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 
@@ -80,33 +73,19 @@ def prediction_table(name: str = DEFAULT_TABLE, metadata: MetaData | None = None
 
 
 def create_log_engine(url: str) -> Engine:
-    """An engine for ``url`` fit for several writing processes (a SQLite file's directory is
-    created if missing). Raises :class:`ValueError` for a URL that cannot be used."""
-    try:
-        parsed = make_url(url)
-    except sa_exc.ArgumentError:
-        raise ValueError("the prediction log URL is not a valid SQLAlchemy URL") from None
-    options: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
-    backend = parsed.get_backend_name()
-    try:
-        if backend == "postgresql":
-            if parsed.drivername == "postgresql":  # SQLAlchemy would pick psycopg2: not installed
-                parsed = parsed.set(drivername="postgresql+psycopg")
-            return create_engine(
-                parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5}, **options
-            )
-        if backend != "sqlite":
-            return create_engine(parsed, pool_pre_ping=True, **options)
-        database = parsed.database or ""
-        if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, **options)
-    except (sa_exc.SQLAlchemyError, ImportError, OSError) as exc:
-        shown = parsed.render_as_string(hide_password=True)
-        raise ValueError(f"cannot use the prediction log database {shown}: {exc}") from exc
-    event.listen(engine, "connect", _sqlite_connect)
-    event.listen(engine, "begin", _sqlite_begin)
-    return engine
+    """An engine for ``url`` fit for several writing processes, set up as the registry's
+    (:func:`modelport.sql_engine.create_sql_engine`; a SQLite file's directory is created
+    if missing). Raises :class:`ValueError` for a URL that cannot be used."""
+    engine = create_sql_engine(
+        url,
+        subject="prediction log database",
+        postgresql={"connect_args": {"connect_timeout": 5}},  # a database down fails fast
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+    )
+    # Every transaction of the sink writes: on SQLite, take the write lock first (waiting
+    # for it) rather than fail on a lock upgrade when another process wrote in between.
+    return writer(engine)
 
 
 class SqlSink:
@@ -196,28 +175,3 @@ def _clean(value: str) -> str:
 
 def _same(value: str) -> str:
     return value
-
-
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    """Busy timeout and WAL (readers never block the writers), as the registry's engine."""
-    dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN (see _sqlite_begin)
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
-        while True:  # switching a new file to WAL answers "locked" at once to all but one
-            try:
-                cursor.execute("PRAGMA journal_mode = WAL")
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-    finally:
-        cursor.close()
-
-
-def _sqlite_begin(connection: Connection) -> None:
-    # Every transaction of the sink writes: take the write lock first, waiting for it,
-    # rather than fail on a lock upgrade when another process wrote in between.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")

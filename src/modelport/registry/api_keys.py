@@ -1,15 +1,15 @@
 """API keys in the registry database: created (the secret returned once), listed, revoked.
 
-Part of :class:`~modelport.registry.Registry`. The hashing and the key format live in
+Reached as ``registry.api_keys``. The hashing and the key format live in
 :mod:`modelport.security.api_keys`; here is only what is stored and how.
 """
 
 from __future__ import annotations
 
+import builtins
 import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,20 +17,21 @@ from sqlalchemy.orm import Session
 from modelport.errors import InvalidName, NotFound
 from modelport.package.manifest import check_name
 from modelport.registry.audit import default_actor
+from modelport.registry.database import Database
 from modelport.registry.schema import ApiKeyRow
-from modelport.registry.transactions import Transactions
 from modelport.security.api_keys import ApiKey, hash_secret, new_api_key
 from modelport.security.principals import check_scopes
 
 __all__ = ["ApiKeys"]
 
-T = TypeVar("T")
 
+class ApiKeys:
+    """API key records, as ``registry.api_keys``: created, listed, found, revoked."""
 
-class ApiKeys(Transactions):
-    """API key records (``_write``, ``_reading``: :class:`~modelport.registry.Registry`)."""
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
-    def create_api_key(
+    def create(
         self,
         name: str,
         scopes: Iterable[str],
@@ -46,37 +47,41 @@ class ApiKeys(Transactions):
             raise InvalidName("give the expiry with a time zone (UTC)")
         key_id, secret, key = new_api_key()
         salt = secrets.token_hex(16)
-        row = ApiKeyRow(
-            key_id=key_id,
-            name=name,
-            scopes=checked,
-            salt=salt,
-            secret_hash=hash_secret(secret, salt),
-            created_at=datetime.now(UTC),
-            created_by=(actor or default_actor())[:128],
-            expires_at=expires_at,
-        )
+        secret_hash = hash_secret(secret, salt)  # before the write lock is taken
+        who = (actor or default_actor())[:128]
 
         def add(session: Session) -> ApiKey:
+            row = ApiKeyRow(
+                key_id=key_id,
+                name=name,
+                scopes=checked,
+                salt=salt,
+                secret_hash=secret_hash,
+                created_at=datetime.now(UTC),
+                created_by=who,
+                expires_at=expires_at,
+            )
             session.add(row)
             session.flush()
             return _snapshot(row)
 
-        return self._write(add), key
+        return self._database.write(add), key
 
-    def api_keys(self, *, include_revoked: bool = False) -> list[ApiKey]:
-        with self._reading() as session:
-            query = select(ApiKeyRow).order_by(ApiKeyRow.id)
-            if not include_revoked:
-                query = query.where(ApiKeyRow.revoked_at.is_(None))
+    def list(self, *, include_revoked: bool = False) -> builtins.list[ApiKey]:
+        """The keys, oldest first; revoked ones only with ``include_revoked``."""
+        query = select(ApiKeyRow).order_by(ApiKeyRow.id)
+        if not include_revoked:
+            query = query.where(ApiKeyRow.revoked_at.is_(None))
+        with self._database.reading() as session:
             return [_snapshot(row) for row in session.scalars(query)]
 
-    def find_api_key(self, key_id: str) -> ApiKey | None:
-        with self._reading() as session:
+    def find(self, key_id: str) -> ApiKey | None:
+        """The key with id ``key_id`` (revoked or not), ``None`` if there is none."""
+        with self._database.reading() as session:
             row = session.scalar(select(ApiKeyRow).where(ApiKeyRow.key_id == key_id))
             return None if row is None else _snapshot(row)
 
-    def revoke_api_key(self, key_id: str, *, actor: str | None = None) -> ApiKey:
+    def revoke(self, key_id: str, *, actor: str | None = None) -> ApiKey:
         """Revoke the key (servers stop accepting it within their key cache's TTL)."""
         who = (actor or default_actor())[:128]
 
@@ -90,7 +95,7 @@ class ApiKeys(Transactions):
             session.flush()
             return _snapshot(row)
 
-        return self._write(revoke)
+        return self._database.write(revoke)
 
 
 def _snapshot(row: ApiKeyRow) -> ApiKey:

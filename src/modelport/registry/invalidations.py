@@ -19,9 +19,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from modelport.errors import InvalidInput
+from modelport.registry.audit import default_actor
+from modelport.registry.database import Database
 from modelport.registry.schema import CacheInvalidationRow
 
-__all__ = ["CacheInvalidation", "invalidations_after", "record_invalidation"]
+__all__ = ["CacheInvalidation", "CacheInvalidations"]
 
 # the patterns of source names and key columns (modelport.orchestrate.sources)
 _SOURCE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -39,29 +41,47 @@ class CacheInvalidation:
     entity: dict[str, Any] | None
 
 
-def record_invalidation(
-    session: Session, source: str | None, entity: dict[str, Any] | None, actor: str
-) -> CacheInvalidation:
-    _check(source, entity)
-    row = CacheInvalidationRow(
-        at=datetime.now(UTC), actor=actor[:128], source=source, entity=entity or None
-    )
-    session.add(row)
-    session.flush()
-    return _snapshot(row)
+class CacheInvalidations:
+    """Enrichment-cache invalidations, as ``registry.invalidations``: added by an operator,
+    read by every server on its poll."""
 
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
-def invalidations_after(session: Session, after: int | None) -> tuple[int, list[CacheInvalidation]]:
-    """The newest id and the invalidations after ``after``; ``None`` (a server starting
-    with an empty cache) only asks for the newest id."""
-    if after is None:
-        return int(session.scalar(select(func.max(CacheInvalidationRow.id))) or 0), []
-    rows = session.scalars(
-        select(CacheInvalidationRow)
-        .where(CacheInvalidationRow.id > after)
-        .order_by(CacheInvalidationRow.id)
-    ).all()
-    return (rows[-1].id if rows else after), [_snapshot(row) for row in rows]
+    def add(
+        self,
+        source: str | None = None,
+        entity: dict[str, Any] | None = None,
+        *,
+        actor: str | None = None,
+    ) -> CacheInvalidation:
+        """Ask every server sharing this registry to drop cached rows (within its poll):
+        all of them, ``source``'s, or (with ``entity``, its key columns) one entity's."""
+        _check(source, entity)
+        who = (actor or default_actor())[:128]
+
+        def add(session: Session) -> CacheInvalidation:
+            row = CacheInvalidationRow(
+                at=datetime.now(UTC), actor=who, source=source, entity=entity or None
+            )
+            session.add(row)
+            session.flush()
+            return _snapshot(row)
+
+        return self._database.write(add)
+
+    def since(self, after: int | None) -> tuple[int, list[CacheInvalidation]]:
+        """The newest id and the invalidations after ``after``; ``None`` (a server starting
+        with an empty cache) only asks for the newest id."""
+        with self._database.reading() as session:
+            if after is None:
+                return int(session.scalar(select(func.max(CacheInvalidationRow.id))) or 0), []
+            rows = session.scalars(
+                select(CacheInvalidationRow)
+                .where(CacheInvalidationRow.id > after)
+                .order_by(CacheInvalidationRow.id)
+            ).all()
+            return (rows[-1].id if rows else after), [_snapshot(row) for row in rows]
 
 
 def _check(source: str | None, entity: dict[str, Any] | None) -> None:

@@ -6,9 +6,9 @@ how many rows, and why it failed (``modelport jobs list``), without the schedule
 
 A run is one firing of a job, however many attempts it took::
 
-    start_run ──► running ──touch (heartbeat; each attempt appended)──► finish_run
-                     │                                                  succeeded | failed
-                     └── no heartbeat for a while (its scheduler died) ──► abandoned
+    start ──► running ──touch (heartbeat; each attempt appended)──► finish
+                 │                                                  succeeded | failed
+                 └── no heartbeat for a while (its scheduler died) ──► abandoned
 
 The scheduler refreshes ``heartbeat_at`` while a run is in progress, so a run whose
 scheduler was killed is told apart from one still going by its age alone: no guess about
@@ -17,6 +17,7 @@ which process on which host is alive.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -26,17 +27,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from modelport.errors import InvalidInput, NotFound
+from modelport.registry.database import Database
 from modelport.registry.schema import JobRunRow
 
-__all__ = [
-    "JobRun",
-    "RunStatus",
-    "abandon_stale",
-    "finish_run",
-    "runs_for",
-    "start_run",
-    "touch_run",
-]
+__all__ = ["JobRun", "JobRuns", "RunStatus"]
 
 _MAX_ERROR = 4_000  # characters of an error kept: enough for a reason, not a whole log
 _MAX_ATTEMPTS_KEPT = 50  # attempts listed in ``detail``; the count is always exact
@@ -96,96 +90,115 @@ class JobRun:
         }
 
 
-def start_run(session: Session, job: str, scheduled_for: datetime, host: str, pid: int) -> JobRun:
-    now = datetime.now(UTC)
-    row = JobRunRow(
-        job=job[:64],
-        scheduled_for=scheduled_for,
-        started_at=now,
-        heartbeat_at=now,
-        status=RunStatus.RUNNING.value,
-        attempts=0,
-        host=host[:128],
-        pid=pid,
-        detail={"attempts": []},
-    )
-    session.add(row)
-    session.flush()
-    return _snapshot(row)
+class JobRuns:
+    """The runs of scheduled jobs, as ``registry.job_runs``: started, touched (heartbeat,
+    attempts), finished, abandoned when their scheduler went silent, listed."""
 
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
-def touch_run(session: Session, run_id: int, attempt: dict[str, Any] | None) -> JobRun:
-    """A heartbeat; with ``attempt`` (a JSON-ready description), one more attempt done."""
-    row = _running(session, run_id)
-    row.heartbeat_at = datetime.now(UTC)
-    if attempt is not None:
-        row.attempts += 1
-        kept = [*row.detail.get("attempts", []), attempt][-_MAX_ATTEMPTS_KEPT:]
-        row.detail = {**row.detail, "attempts": kept}  # a new value: JSON is not tracked
-    return _snapshot(row)
+    def start(self, job: str, scheduled_for: datetime, *, host: str, pid: int) -> JobRun:
+        """Record a new running run of ``job`` (its firing due at ``scheduled_for``)."""
 
+        def add(session: Session) -> JobRun:
+            now = datetime.now(UTC)
+            row = JobRunRow(
+                job=job[:64],
+                scheduled_for=scheduled_for,
+                started_at=now,
+                heartbeat_at=now,
+                status=RunStatus.RUNNING.value,
+                attempts=0,
+                host=host[:128],
+                pid=pid,
+                detail={"attempts": []},
+            )
+            session.add(row)
+            session.flush()
+            return _snapshot(row)
 
-def finish_run(
-    session: Session,
-    run_id: int,
-    status: RunStatus,
-    *,
-    error: str | None = None,
-    model: str | None = None,
-    rows: tuple[int, int, int] | None = None,
-    detail: dict[str, Any] | None = None,
-) -> JobRun:
-    """End a running run; ``rows`` is (read, scored, rejected); ``detail`` adds keys."""
-    if status is RunStatus.RUNNING:
-        raise InvalidInput("a run is finished as succeeded, failed or abandoned")
-    row = _running(session, run_id)
-    now = datetime.now(UTC)
-    row.status, row.ended_at, row.heartbeat_at = status.value, now, now
-    row.error = None if error is None else error[:_MAX_ERROR]
-    if model is not None:
-        row.model = model[:160]
-    if rows is not None:
-        row.rows_read, row.rows_scored, row.rows_rejected = rows
-    if detail:
-        row.detail = {**row.detail, **detail}
-    return _snapshot(row)
+        return self._database.write(add)
 
+    def touch(self, run_id: int, attempt: dict[str, Any] | None = None) -> JobRun:
+        """Refresh a running run's heartbeat; with ``attempt`` (a JSON-ready description),
+        record one more attempt."""
 
-def abandon_stale(session: Session, older_than: timedelta) -> list[JobRun]:
-    """Mark ``abandoned`` every running run with no heartbeat for ``older_than``."""
-    now = datetime.now(UTC)
-    rows = session.scalars(
-        select(JobRunRow)
-        .where(JobRunRow.status == RunStatus.RUNNING.value)
-        .where(JobRunRow.heartbeat_at < now - older_than)
-        .order_by(JobRunRow.id)
-    ).all()
-    for row in rows:
-        silent = now - row.heartbeat_at
-        row.status, row.ended_at = RunStatus.ABANDONED.value, now
-        row.error = (
-            f"abandoned: its scheduler ({row.host}, pid {row.pid}) stopped sending heartbeats "
-            f"{int(silent.total_seconds())} s ago, mid-run (killed, or the machine was lost)"
-        )
-    return [_snapshot(row) for row in rows]
+        def touch(session: Session) -> JobRun:
+            row = _running(session, run_id)
+            row.heartbeat_at = datetime.now(UTC)
+            if attempt is not None:
+                row.attempts += 1
+                kept = [*row.detail.get("attempts", []), attempt][-_MAX_ATTEMPTS_KEPT:]
+                row.detail = {**row.detail, "attempts": kept}  # a new value: JSON is not tracked
+            return _snapshot(row)
 
+        return self._database.write(touch)
 
-def runs_for(
-    session: Session,
-    job: str | None = None,
-    *,
-    status: RunStatus | None = None,
-    limit: int | None = None,
-) -> list[JobRun]:
-    """Runs, newest first: all, or one job's, or those with one status."""
-    query = select(JobRunRow).order_by(JobRunRow.id.desc())
-    if job is not None:
-        query = query.where(JobRunRow.job == job)
-    if status is not None:
-        query = query.where(JobRunRow.status == status.value)
-    if limit is not None:
-        query = query.limit(limit)
-    return [_snapshot(row) for row in session.scalars(query)]
+    def finish(
+        self,
+        run_id: int,
+        status: RunStatus,
+        *,
+        error: str | None = None,
+        model: str | None = None,
+        rows: tuple[int, int, int] | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> JobRun:
+        """End a running run; ``rows`` is (read, scored, rejected); ``detail`` adds keys."""
+        if status is RunStatus.RUNNING:
+            raise InvalidInput("a run is finished as succeeded, failed or abandoned")
+
+        def finish(session: Session) -> JobRun:
+            row = _running(session, run_id)
+            now = datetime.now(UTC)
+            row.status, row.ended_at, row.heartbeat_at = status.value, now, now
+            row.error = None if error is None else error[:_MAX_ERROR]
+            if model is not None:
+                row.model = model[:160]
+            if rows is not None:
+                row.rows_read, row.rows_scored, row.rows_rejected = rows
+            if detail:
+                row.detail = {**row.detail, **detail}
+            return _snapshot(row)
+
+        return self._database.write(finish)
+
+    def abandon_stale(self, older_than: timedelta) -> builtins.list[JobRun]:
+        """Mark ``abandoned`` every running run with no heartbeat for ``older_than``."""
+
+        def abandon(session: Session) -> builtins.list[JobRun]:
+            now = datetime.now(UTC)
+            rows = session.scalars(
+                select(JobRunRow)
+                .where(JobRunRow.status == RunStatus.RUNNING.value)
+                .where(JobRunRow.heartbeat_at < now - older_than)
+                .order_by(JobRunRow.id)
+            ).all()
+            for row in rows:
+                silent = now - row.heartbeat_at
+                row.status, row.ended_at = RunStatus.ABANDONED.value, now
+                row.error = (
+                    f"abandoned: its scheduler ({row.host}, pid {row.pid}) stopped sending "
+                    f"heartbeats {int(silent.total_seconds())} s ago, mid-run (killed, or the "
+                    "machine was lost)"
+                )
+            return [_snapshot(row) for row in rows]
+
+        return self._database.write(abandon)
+
+    def list(
+        self, job: str | None = None, *, status: RunStatus | None = None, limit: int | None = None
+    ) -> builtins.list[JobRun]:
+        """Recorded runs, newest first (``limit`` of them): all, one job's, or one status's."""
+        query = select(JobRunRow).order_by(JobRunRow.id.desc())
+        if job is not None:
+            query = query.where(JobRunRow.job == job)
+        if status is not None:
+            query = query.where(JobRunRow.status == status.value)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._database.reading() as session:
+            return [_snapshot(row) for row in session.scalars(query)]
 
 
 def _running(session: Session, run_id: int) -> JobRunRow:

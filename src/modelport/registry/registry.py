@@ -8,18 +8,16 @@ complete) store entry, never rows pointing at missing files.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from modelport.errors import InUse, ModelNotFound, RegistryError
+from modelport.errors import InUse, ModelNotFound
 from modelport.package.load import Package
 from modelport.package.manifest import Manifest, check_name
 from modelport.registry.api_keys import ApiKeys
@@ -32,9 +30,9 @@ from modelport.registry.audit import (
     events_for,
     record_event,
 )
-from modelport.registry.database import WRITE_OPTION, create_registry_engine, database_errors
-from modelport.registry.migrate import upgrade_to_head
-from modelport.registry.operations import OperationsLog
+from modelport.registry.database import Database
+from modelport.registry.invalidations import CacheInvalidations
+from modelport.registry.job_runs import JobRuns
 from modelport.registry.policies import ALL_MODELS, policies_for, refuse_if_gated, store_policy
 from modelport.registry.queries import (
     ANY_REVISION,
@@ -51,22 +49,27 @@ from modelport.registry.queries import (
 from modelport.registry.records import AliasState, ModelVersion, RegisteredModel, VersionMetadata
 from modelport.registry.refs import ModelRef, check_version
 from modelport.registry.schema import AliasRow, ModelRow, VersionRow
-from modelport.registry.signatures import PackageSignatures, put_signatures
+from modelport.registry.signatures import Signatures, put_signatures
 from modelport.registry.store import Store, open_store
 from modelport.settings import Settings
 from modelport.signing import Keyring
 
 __all__ = ["Registry"]
 
-T = TypeVar("T")
-_WRITE_ATTEMPTS = 5  # concurrent writers may collide on a unique constraint; retry
 
-
-class Registry(OperationsLog, ApiKeys, PackageSignatures):
+class Registry:
     """Models, versions and aliases in a SQL database; package files in an artifact store.
 
-    Opening one upgrades the database schema to the newest revision if needed.
+    Opening one upgrades the database schema to the newest revision if needed. What else
+    the database keeps has its own small repository, sharing the registry's database:
+    :attr:`job_runs` (scheduled batch runs), :attr:`api_keys`, :attr:`signatures` (of
+    registered packages) and :attr:`invalidations` (of the servers' enrichment caches).
     """
+
+    job_runs: JobRuns
+    api_keys: ApiKeys
+    signatures: Signatures
+    invalidations: CacheInvalidations
 
     def __init__(
         self,
@@ -84,21 +87,26 @@ class Registry(OperationsLog, ApiKeys, PackageSignatures):
         signatures count; with ``require_signature``, :meth:`register` and :meth:`open`
         refuse a package without a valid signature by one of them (:class:`SignatureError`).
         """
-        self.require_signature = require_signature
-        self.keyring = Keyring(trusted_keys) if isinstance(trusted_keys, Path) else trusted_keys
         self._store = (
             open_store(artifacts, cache_dir=cache_dir)
             if isinstance(artifacts, str | Path)
             else artifacts
         )
-        self._engine = create_registry_engine(database_url)
-        self._writer = self._engine.execution_options(**{WRITE_OPTION: True})
+        self._database = Database(database_url)
         try:
-            with database_errors(self._engine):
-                upgrade_to_head(self._engine, self._writer)
+            self._database.upgrade()
         except BaseException:
-            self._engine.dispose()
+            self._database.close()
             raise
+        self.job_runs = JobRuns(self._database)
+        self.api_keys = ApiKeys(self._database)
+        self.invalidations = CacheInvalidations(self._database)
+        self.signatures = Signatures(
+            self._database,
+            self.resolve,
+            keyring=Keyring(trusted_keys) if isinstance(trusted_keys, Path) else trusted_keys,
+            require_signature=require_signature,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Registry:
@@ -110,9 +118,18 @@ class Registry(OperationsLog, ApiKeys, PackageSignatures):
             trusted_keys=Keyring(settings.resolved_trusted_keys_dir),
         )
 
+    @property
+    def require_signature(self) -> bool:
+        """Whether :meth:`register` and :meth:`open` insist on a trusted key's signature."""
+        return self.signatures.require_signature
+
+    @property
+    def keyring(self) -> Keyring | None:
+        """The public keys whose signatures count here."""
+        return self.signatures.keyring
+
     def __repr__(self) -> str:
-        url = self._engine.url.render_as_string(hide_password=True)
-        return f"Registry({url!r}, {str(self._store.root)!r})"
+        return f"Registry({self._database.url!r}, {str(self._store.root)!r})"
 
     def __enter__(self) -> Registry:
         return self
@@ -123,7 +140,7 @@ class Registry(OperationsLog, ApiKeys, PackageSignatures):
         self.close()
 
     def close(self) -> None:
-        self._engine.dispose()
+        self._database.close()
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -152,17 +169,17 @@ class Registry(OperationsLog, ApiKeys, PackageSignatures):
             check_name(alias, "alias")
         who = actor or default_actor()
         source = Path(source)
-        carried = self._carried_signatures(source)  # refused before anything is stored
+        carried = self.signatures.carried(source)  # refused before anything is stored
         manifest = self._store.add(source)
         # again over the verified digest: the source may have changed while it was copied
-        signatures = self._vouch(manifest.digest, carried.signatures, f"the package {source}")
+        kept = self.signatures.vouch(manifest.digest, carried.signatures, f"the package {source}")
 
         def record(session: Session) -> ModelVersion:
             version = self._record(session, manifest, alias, metadata, who)
-            put_signatures(session, manifest.digest, signatures, who)
+            put_signatures(session, manifest.digest, kept, who)  # in the same transaction
             return version
 
-        return self._write(record)
+        return self._database.write(record)
 
     def set_alias(
         self,
@@ -230,7 +247,7 @@ class Registry(OperationsLog, ApiKeys, PackageSignatures):
             )
             return self._snapshot(session, model.name, row)
 
-        return self._write(move)
+        return self._database.write(move)
 
     def record_attempt(
         self,
@@ -261,7 +278,7 @@ class Registry(OperationsLog, ApiKeys, PackageSignatures):
                 detail=detail,
             )
 
-        return self._write(record)
+        return self._database.write(record)
 
     def delete_version(self, name: str, version: int, *, actor: str | None = None) -> ModelVersion:
         """Mark a version deleted and drop its stored package (unless another version
@@ -292,8 +309,8 @@ class Registry(OperationsLog, ApiKeys, PackageSignatures):
             )
             return snapshot
 
-        deleted = self._write(delete)
-        with self._reading() as session:
+        deleted = self._database.write(delete)
+        with self._database.reading() as session:
             shared = session.scalar(
                 select(VersionRow.id).where(
                     VersionRow.digest == deleted.digest, VersionRow.deleted_at.is_(None)
@@ -306,7 +323,7 @@ class Registry(OperationsLog, ApiKeys, PackageSignatures):
     def history(self, name: str, *, limit: int | None = None) -> list[AuditEvent]:
         """The model's audit trail, newest first."""
         check_name(name)
-        with self._reading() as session:
+        with self._database.reading() as session:
             model_or_raise(session, name)
             return events_for(session, name, limit=limit)
 
@@ -314,7 +331,7 @@ class Registry(OperationsLog, ApiKeys, PackageSignatures):
         """The moves of one alias that happened (no refused attempts), newest first."""
         check_name(name)
         check_name(alias, "alias")
-        with self._reading() as session:
+        with self._database.reading() as session:
             model_or_raise(session, name)
             return events_for(session, name, alias=alias, actions=ALIAS_MOVES, outcome=Outcome.DONE)
 
@@ -322,7 +339,7 @@ class Registry(OperationsLog, ApiKeys, PackageSignatures):
         """Where ``name@alias`` points now and its revision (``None`` if there is no such alias)."""
         check_name(name)
         check_name(alias, "alias")
-        with self._reading() as session:
+        with self._database.reading() as session:
             row = alias_row(session, model_or_raise(session, name), alias)
             return None if row is None else AliasState(row.version, row.revision, row.updated_at)
 
@@ -331,7 +348,7 @@ class Registry(OperationsLog, ApiKeys, PackageSignatures):
     def gate_policies(self, name: str, alias: str) -> list[dict[str, Any]]:
         """The policies a promotion of ``name`` to ``alias`` must satisfy (see
         :mod:`modelport.registry.policies`): the one for every model first."""
-        with self._reading() as session:
+        with self._database.reading() as session:
             return policies_for(session, name, alias)
 
     def set_gate_policy(
@@ -342,12 +359,12 @@ class Registry(OperationsLog, ApiKeys, PackageSignatures):
             check_name(model)
         check_name(alias, "alias")
         who = actor or default_actor()
-        self._write(lambda session: store_policy(session, model, alias, policy, who))
+        self._database.write(lambda session: store_policy(session, model, alias, policy, who))
 
     # -- reading ---------------------------------------------------------------------------
 
     def list_models(self) -> list[RegisteredModel]:
-        with self._reading() as session:
+        with self._database.reading() as session:
             # sorted here, not by the database: PostgreSQL's collation may order '-' and '_'
             # differently from SQLite's code-point order
             models = sorted(session.scalars(select(ModelRow)), key=lambda m: m.name)
@@ -355,7 +372,7 @@ class Registry(OperationsLog, ApiKeys, PackageSignatures):
 
     def get_model(self, name: str) -> RegisteredModel:
         check_name(name)
-        with self._reading() as session:
+        with self._database.reading() as session:
             assembled = self._assemble(session, [model_or_raise(session, name)])
         if not assembled:
             raise ModelNotFound(
@@ -369,13 +386,13 @@ class Registry(OperationsLog, ApiKeys, PackageSignatures):
 
     def resolve(self, ref: str | ModelRef) -> ModelVersion:
         """The version a reference names: ``NAME`` (production), ``NAME@ALIAS``, ``NAME:N``."""
-        with self._reading() as session:
+        with self._database.reading() as session:
             model, row = resolve_row(session, ref)
             return self._snapshot(session, model.name, row)
 
     def manifest(self, ref: str | ModelRef) -> Manifest:
         """The manifest recorded (verified) at registration; reads no package files."""
-        with self._reading() as session:
+        with self._database.reading() as session:
             _, row = resolve_row(session, ref)
             stored = row.manifest
         return Manifest.model_validate(stored)
@@ -388,7 +405,7 @@ class Registry(OperationsLog, ApiKeys, PackageSignatures):
         """
         version = self.resolve(ref)
         if self.require_signature:
-            self._require_signed(version)
+            self.signatures.require_signed(version)
         return self._store.open(version.digest)
 
     def alias_state(self) -> dict[tuple[str, str], int]:
@@ -396,33 +413,10 @@ class Registry(OperationsLog, ApiKeys, PackageSignatures):
         query = select(ModelRow.name, AliasRow.name, AliasRow.version).join(
             ModelRow, AliasRow.model_id == ModelRow.id
         )
-        with database_errors(self._engine), self._engine.connect() as connection:
+        with self._database.connect() as connection:
             return {(model, alias): version for model, alias, version in connection.execute(query)}
 
     # -- internals -------------------------------------------------------------------------
-
-    @contextmanager
-    def _reading(self) -> Iterator[Session]:
-        """One read transaction: every query inside sees the same snapshot."""
-        with database_errors(self._engine), Session(self._engine) as session, session.begin():
-            yield session
-
-    def _write(self, work: Callable[[Session], T]) -> T:
-        """Run ``work`` in one write transaction, again if a concurrent writer collided."""
-        attempt = 0
-        while True:
-            try:
-                with (
-                    database_errors(self._engine),
-                    Session(self._writer) as session,
-                    session.begin(),
-                ):
-                    return work(session)
-            except RegistryError as exc:
-                attempt += 1
-                collided = isinstance(exc.__cause__, sa_exc.IntegrityError)
-                if not collided or attempt >= _WRITE_ATTEMPTS:
-                    raise
 
     def _record(
         self,

@@ -1,13 +1,14 @@
 """Package signatures in the registry: kept by digest, checked on registration and load.
 
-Part of :class:`~modelport.registry.Registry`. Signing itself, the keyring of trusted
+Reached as ``registry.signatures``. Signing itself, the keyring of trusted
 public keys and the checks are :mod:`modelport.signing`; here is what the registry keeps
 (the ``package_signatures`` table) and when it insists (``require_signature``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import builtins
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from modelport.errors import SignatureError
 from modelport.registry.audit import Action, default_actor, record_event
+from modelport.registry.database import Database
 from modelport.registry.records import ModelVersion
 from modelport.registry.refs import ModelRef
 from modelport.registry.schema import SignatureRow
-from modelport.registry.transactions import Transactions
 from modelport.signing import (
     Keyring,
     Signature,
@@ -29,29 +30,41 @@ from modelport.signing import (
     source_signatures,
 )
 
-__all__ = ["PackageSignatures", "put_signatures", "signatures_of"]
+__all__ = ["Signatures", "put_signatures", "signatures_of"]
 
 
-class PackageSignatures(Transactions):
-    """Signatures of registered packages (``resolve``: :class:`~modelport.registry.Registry`)."""
+class Signatures:
+    """Signatures of registered packages, as ``registry.signatures``: added, listed, and
+    held to the registry's rule (``require_signature``, with the keys of ``keyring``).
 
-    require_signature: bool
-    keyring: Keyring | None
+    ``resolve`` is the registry's: the version a reference names.
+    """
 
-    def resolve(self, ref: str | ModelRef) -> ModelVersion:
-        raise NotImplementedError
+    def __init__(
+        self,
+        database: Database,
+        resolve: Callable[[str | ModelRef], ModelVersion],
+        *,
+        keyring: Keyring | None = None,
+        require_signature: bool = False,
+    ) -> None:
+        self._database = database
+        self._resolve = resolve
+        self.keyring = keyring
+        self.require_signature = require_signature
 
-    def add_signature(
+    def add(
         self, ref: str | ModelRef, signature: Signature, *, actor: str | None = None
     ) -> ModelVersion:
         """Keep ``signature`` for the package of the version ``ref`` names (replacing an
         earlier one by the same key): a version can be signed after it was registered.
 
         The signature must be over that version's digest; if its key is trusted here it
-        must verify (:class:`SignatureError` otherwise).
+        must verify (:class:`SignatureError` otherwise). The audit trail records it in the
+        same transaction.
         """
         who = actor or default_actor()
-        version = self.resolve(ref)
+        version = self._resolve(ref)
         subject = f"{version.name}:{version.version} (package {version.digest[:12]})"
         if signature.digest != version.digest:
             raise SignatureError(
@@ -71,18 +84,27 @@ class PackageSignatures(Transactions):
                 detail={"key_id": signature.key_id, "digest": version.digest},
             )
 
-        self._write(keep)
+        self._database.write(keep)
         return version
 
-    def _carried_signatures(self, source: Path) -> SourceSignatures:
+    def list(self, ref: str | ModelRef) -> builtins.list[Signature]:
+        """The signatures kept for the package of the version ``ref`` names (unverified:
+        what a signature is worth depends on the keys each machine trusts)."""
+        version = self._resolve(ref)
+        with self._database.reading() as session:
+            return signatures_of(session, version.digest)
+
+    def carried(self, source: Path) -> SourceSignatures:
         """The signatures the package at ``source`` brings, checked against the digest its
         manifest claims (so a refusal comes before anything is stored)."""
         carried = source_signatures(source)
         if carried.claimed_digest is not None:
-            self._vouch(carried.claimed_digest, carried.signatures, f"the package {source}")
+            self.vouch(carried.claimed_digest, carried.signatures, f"the package {source}")
         return carried
 
-    def _vouch(self, digest: str, carried: Sequence[Signature], subject: str) -> list[Signature]:
+    def vouch(
+        self, digest: str, carried: Sequence[Signature], subject: str
+    ) -> builtins.list[Signature]:
         """The signatures over ``digest`` worth keeping; with ``require_signature``, one of
         them must be a trusted key's valid signature."""
         kept = check_signatures(digest, carried, self.keyring, subject=subject)
@@ -90,16 +112,9 @@ class PackageSignatures(Transactions):
             require_trusted(digest, carried, self.keyring, subject=subject)
         return kept
 
-    def signatures(self, ref: str | ModelRef) -> list[Signature]:
-        """The signatures kept for the package of the version ``ref`` names (unverified:
-        what a signature is worth depends on the keys each machine trusts)."""
-        version = self.resolve(ref)
-        with self._reading() as session:
-            return signatures_of(session, version.digest)
-
-    def _require_signed(self, version: ModelVersion) -> None:
+    def require_signed(self, version: ModelVersion) -> None:
         """:class:`SignatureError` unless a trusted key's valid signature is kept for it."""
-        with self._reading() as session:
+        with self._database.reading() as session:
             kept = signatures_of(session, version.digest)
         subject = f"{version.name}:{version.version} (package {version.digest[:12]})"
         require_trusted(version.digest, kept, self.keyring, subject=subject)

@@ -38,7 +38,7 @@ from typing import Any
 import orjson
 
 from modelport.errors import JobChanged, ModelportError
-from modelport.package.references import open_model
+from modelport.registry.opening import open_model
 from modelport.schedule.config import JobSpec
 from modelport.schedule.durations import format_duration
 from modelport.schedule.plan import plan_files

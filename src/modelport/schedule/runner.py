@@ -1,6 +1,6 @@
 """One run of a job: attempts under its retry policy, each recorded, the failure reported.
 
-    start_job_run ──► attempt 1 ──fails──► wait initial ──► attempt 2 ──fails──► wait
+    job_runs.start ──► attempt 1 ──fails──► wait initial ──► attempt 2 ──fails──► wait
         initial × factor ──► ... ──► succeeded (rows, model version)
                                  └─► failed after 1 + retries attempts ──► webhook
 
@@ -60,7 +60,7 @@ def run_job(
 ) -> JobRun:
     """Run ``job`` for ``scheduled_for`` until an attempt succeeds or the retries run out."""
     tuning = tuning or RunTuning()
-    run = registry.start_job_run(
+    run = registry.job_runs.start(
         job.name, scheduled_for, host=socket.gethostname(), pid=os.getpid()
     )
     beat = _Heartbeat(registry, run.id)
@@ -79,7 +79,7 @@ def run_job(
                 grace=tuning.grace_seconds,
                 work=work,
             )
-            registry.touch_job_run(run.id, result.to_dict(number))
+            registry.job_runs.touch(run.id, result.to_dict(number))
             if result.ok:
                 return _succeeded(registry, run, result, number)
             if number < total:
@@ -94,7 +94,7 @@ def run_job(
                     "job %s: run #%d attempt %d of %d failed: %s",
                     job.name, run.id, number, total, result.error,
                 )  # fmt: skip
-        run = registry.finish_job_run(
+        run = registry.job_runs.finish(
             run.id,
             RunStatus.FAILED,
             error=f"failed after {total} attempt{'s' if total > 1 else ''}: {result.error}",
@@ -102,7 +102,7 @@ def run_job(
         )
     except BaseException as exc:
         with suppress(ModelportError):
-            registry.finish_job_run(
+            registry.job_runs.finish(
                 run.id, RunStatus.ABANDONED, error=f"the scheduler stopped mid-run: {_why(exc)}"
             )
         raise
@@ -123,7 +123,7 @@ def run_work_directory(settings: Settings, job: str, run_id: int) -> Path:
 
 def _succeeded(registry: Registry, run: JobRun, result: AttemptResult, number: int) -> JobRun:
     outputs = [f["output"] for f in result.files]
-    done = registry.finish_job_run(
+    done = registry.job_runs.finish(
         run.id,
         RunStatus.SUCCEEDED,
         model=result.model,
@@ -148,7 +148,7 @@ class _Heartbeat:
 
     def __call__(self) -> None:
         try:
-            self._registry.touch_job_run(self._run_id)
+            self._registry.job_runs.touch(self._run_id)
         except ModelportError as exc:
             logger.warning("job run #%d: heartbeat not recorded: %s", self._run_id, exc)
 

@@ -55,7 +55,7 @@ class Scheduler:
     def sweep(self) -> list[JobRun]:
         """Mark abandoned the runs whose scheduler stopped sending heartbeats."""
         stale = timedelta(seconds=self.tuning.stale_after_seconds)
-        abandoned = self.registry.abandon_stale_job_runs(stale)
+        abandoned = self.registry.job_runs.abandon_stale(stale)
         for run in abandoned:
             logger.warning("job %s: run #%d %s", run.job, run.id, run.error)
             # what its attempts finished is of no use to a later run (another run id)

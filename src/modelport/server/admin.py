@@ -243,7 +243,7 @@ def add_admin_routes(app: FastAPI, registry: Registry, data_dir: Path | None = N
     )
     async def invalidate(body: InvalidateBody, request: Request) -> Response:
         done = await to_thread.run_sync(
-            lambda: registry.invalidate_cache(body.source, body.entity, actor=_actor(request))
+            lambda: registry.invalidations.add(body.source, body.entity, actor=_actor(request))
         )
         message = "every server drops the rows on its next poll"
         return json_response({"success": True, "message": message, "id": done.id}, 202)

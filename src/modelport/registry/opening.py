@@ -12,14 +12,14 @@ way it came: a package path is held to the rule the registry and the server foll
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from modelport.errors import InvalidName, PackageError
 from modelport.package.load import Package, open_package
+from modelport.registry.refs import ModelRef, parse_ref
+from modelport.registry.registry import Registry
 from modelport.settings import Settings
-
-if TYPE_CHECKING:
-    from modelport.registry import ModelRef, Registry
+from modelport.signing import Keyring, require_trusted, source_signatures
 
 __all__ = ["OpenedModel", "open_model"]
 
@@ -54,8 +54,6 @@ def open_model(
         if settings.require_signature:
             _require_signed(path, package, settings)
         return OpenedModel(package, str(path))
-    from modelport.registry import Registry, parse_ref
-
     try:
         ref = parse_ref(text)
     except InvalidName:
@@ -69,8 +67,6 @@ def open_model(
 
 
 def _from_registry(registry: Registry, ref: ModelRef) -> OpenedModel:
-    from modelport.registry import ModelRef
-
     # the version resolved once, then opened pinned: what is recorded is what was opened
     version = registry.resolve(ref)
     package = registry.open(ModelRef(version.name, version=version.version))
@@ -78,8 +74,6 @@ def _from_registry(registry: Registry, ref: ModelRef) -> OpenedModel:
 
 
 def _require_signed(path: Path, package: Package, settings: Settings) -> None:
-    from modelport.signing import Keyring, require_trusted, source_signatures
-
     keyring = Keyring(settings.resolved_trusted_keys_dir)
     carried = source_signatures(path).signatures
     require_trusted(package.digest, carried, keyring, subject=f"the package at {path}")
