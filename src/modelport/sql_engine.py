@@ -28,6 +28,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
+from modelport.extras import require
+
 __all__ = ["BUSY_TIMEOUT_MS", "WRITE_OPTION", "create_sql_engine", "writer", "writes"]
 
 BUSY_TIMEOUT_MS = 15_000
@@ -58,6 +60,8 @@ def create_sql_engine(
         if backend == "postgresql":
             if parsed.drivername == "postgresql":  # SQLAlchemy would pick psycopg2: not installed
                 parsed = parsed.set(drivername="postgresql+psycopg")
+            if parsed.get_driver_name() == "psycopg":
+                require("postgres", f"the {subject} on PostgreSQL")
             return create_engine(parsed, pool_pre_ping=True, **options, **(postgresql or {}))
         if backend != "sqlite":
             return create_engine(parsed, pool_pre_ping=True, **options)

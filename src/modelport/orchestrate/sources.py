@@ -41,6 +41,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
 from modelport.errors import FeatureSourceUnavailable, FieldError, InvalidInput
+from modelport.extras import require
 
 __all__ = ["EntityKey", "SourceBinding", "SqlSource", "entity_key"]
 
@@ -294,6 +295,8 @@ def _engine(binding: SourceBinding) -> Engine:
     if backend == "postgresql":
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
+        if url.get_driver_name() == "psycopg":
+            require("postgres", f"the feature source {binding.name!r} on PostgreSQL")
         milliseconds = max(1, int(timeout * 1000))
         args: dict[str, Any] = {
             "connect_timeout": max(1, round(timeout)),

@@ -16,6 +16,7 @@ import pandas as pd
 
 from modelport.contract import Contract, FieldType
 from modelport.errors import PackageError
+from modelport.extras import require
 from modelport.runtime.prediction import Prediction, Task
 
 __all__ = ["NativeRuntime", "is_safe_native_type"]
@@ -88,6 +89,7 @@ class NativeRuntime:
         classes: list[Any] | None,
         trusted_types: list[str],
     ) -> None:
+        require("build", f"scoring the native (skops) model {path.name}")
         import skops.io as sio
 
         self.contract, self.task, self.classes = contract, task, classes
