@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from live_server import MODEL
+from modelport.server.metrics import ServerMetrics, render_metrics
 
 PATH = f"/v1/models/{MODEL}/predict"
 
@@ -88,3 +90,31 @@ def test_memory_per_loaded_version_is_listed(client: httpx.Client) -> None:
     assert loaded["loaded"] is True
     assert loaded["memory_bytes"] > 1_000_000
     assert loaded["load_seconds"] > 0
+
+
+def test_records_with_input_warnings_are_counted_per_version() -> None:
+    """What the dataplane reports (records whose answer carries warnings) reaches the
+    exposition, per model and version."""
+
+    def count(name: str, version: str) -> float:
+        labels = (("model", name), ("version", version))
+        for family in text_string_to_metric_families(render_metrics().decode()):
+            for sample in family.samples:
+                if sample.name == "modelport_input_warnings_total" and labels == tuple(
+                    sorted(sample.labels.items())
+                ):
+                    return float(sample.value)
+        return 0.0
+
+    metrics = ServerMetrics()
+    warned, other = (
+        SimpleNamespace(name="warned", version=3),
+        SimpleNamespace(name="warned", version=4),
+    )
+    before = count("warned", "3"), count("warned", "4")
+    metrics.input_warnings(warned, 2)  # type: ignore[arg-type]
+    metrics.input_warnings(other, 1)  # type: ignore[arg-type]
+    metrics.input_warnings(warned, 5)  # type: ignore[arg-type]
+    assert count("warned", "3") == before[0], "folded in the background, not on the hot path"
+    render_metrics(metrics)  # a scrape folds first
+    assert (count("warned", "3") - before[0], count("warned", "4") - before[1]) == (7, 1)

@@ -163,7 +163,7 @@ def test_http_mapping_of_load_failures(fresh: tuple[Path, Registry]) -> None:
     home, registry = fresh
     tamper(registry, 2)
     app = create_app(Settings(home=home, alias_poll_seconds=60), registry)
-    app.service.sync()
+    app.dataplane.service.sync()
     response = asgi(app, "POST", f"/v1/models/{MODEL}/versions/2/predict", json={})
     assert response.status_code == 503
     assert response.json()["code"] == "integrity_error"

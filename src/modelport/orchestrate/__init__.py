@@ -6,6 +6,7 @@ from modelport.orchestrate.cache import CacheStats, EnrichmentCache
 from modelport.orchestrate.coalesce import CoalescingEnricher
 from modelport.orchestrate.config import load_bindings
 from modelport.orchestrate.enrich import Enricher
+from modelport.orchestrate.entity import name_sources, split_entity
 from modelport.orchestrate.sources import EntityKey, SourceBinding, SqlSource, entity_key
 from modelport.orchestrate.spec import FieldSource, OrchestrationSpec
 
@@ -23,4 +24,6 @@ __all__ = [
     "assemble_async",
     "entity_key",
     "load_bindings",
+    "name_sources",
+    "split_entity",
 ]

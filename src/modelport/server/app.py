@@ -9,15 +9,14 @@ production version in the background and ``/readyz`` says when it is done.
 The app is two apps behind one door: predict and score requests go straight to the bare
 ASGI endpoints of :mod:`modelport.server.predict` (the hot path) and
 :mod:`modelport.server.score`; everything else (health, listings, metrics, OpenAPI) to
-FastAPI. Both sit inside the same request context:
-request id, access log, metrics.
+FastAPI. Both sit inside the same request context: request id, access log, metrics.
+Every route is an adapter over the worker's dataplane (:mod:`modelport.serving.dataplane`):
+decode, authenticate, call it, encode.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -27,13 +26,6 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from modelport.errors import Forbidden
-from modelport.orchestrate import (
-    CoalescingEnricher,
-    Enricher,
-    EnrichmentCache,
-    SqlSource,
-    load_bindings,
-)
 from modelport.predlog import PredictionLogSettings, open_prediction_log
 from modelport.security.principals import ANONYMOUS
 from modelport.server.asgi import ENDPOINT_KEY, RequestLimits
@@ -53,8 +45,7 @@ from modelport.server.predict import ROUTE_KEY, PredictEndpoint, match_predict
 from modelport.server.predictions import PredictionLogObserver
 from modelport.server.routes import add_routes
 from modelport.server.score import SCORE_PATH, ScoreEndpoint
-from modelport.serving import JsonLimits, ServingService
-from modelport.serving.batching import Batchers, BatchPolicy
+from modelport.serving.dataplane import Dataplane, JsonLimits
 from modelport.settings import Settings, modelport_version
 
 if TYPE_CHECKING:
@@ -72,15 +63,15 @@ class ModelportAPI(FastAPI):
     """FastAPI whose OpenAPI document carries every registered model's contract."""
 
     def __init__(
-        self, service: ServingService, docs: ModelDocs, authenticated: bool, **kwargs: Any
+        self, dataplane: Dataplane, docs: ModelDocs, authenticated: bool, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        self.service = service
+        self.dataplane = dataplane
         self.model_docs = docs
         self.authenticated = authenticated
 
     def openapi(self) -> dict[str, Any]:
-        document = self.model_docs.document(super().openapi(), self.service.catalog)
+        document = self.model_docs.document(super().openapi(), self.dataplane.catalog)
         if self.authenticated:  # clients and tools (Swagger UI, schemathesis) send a bearer
             schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
             schemes["bearer"] = {
@@ -104,7 +95,7 @@ class ModelportApp:
         authenticator: Authenticator,
     ) -> None:
         self.api = api
-        self.service = api.service
+        self.dataplane = api.dataplane
         # request context outermost: a refusal at the door has a request id and is logged;
         # with nothing to check at the door, the hot path does not pass through it
         self._open = not (authenticator.enabled or authenticator.limiter is not None)
@@ -134,16 +125,13 @@ class ModelportApp:
 def create_app(settings: Settings | None = None, registry: Registry | None = None) -> ModelportApp:
     """The app serving every model of ``registry`` (by default the one ``settings`` names)."""
     settings = settings or Settings()
-    service = ServingService.from_settings(settings, registry)
-    authenticator = Authenticator.from_settings(settings, service.registry)
-    executor = ThreadPoolExecutor(
-        max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="score"
-    )
     observers: list[RequestObserver] = []
     metrics = ServerMetrics() if settings.metrics else None
+    dataplane = Dataplane.from_settings(settings, registry, metrics)
+    authenticator = Authenticator.from_settings(settings, dataplane.registry)
     if metrics is not None:
-        service.pool.listeners.append(metrics)
         observers.append(metrics.request)
+        metrics.watch_cache(dataplane.enricher.cache)
     access_log = AccessLog() if settings.access_log else None
     if access_log is not None:
         observers.append(access_log)
@@ -151,30 +139,22 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     prediction_log = open_prediction_log(PredictionLogSettings(), settings.resolved_database_url)
     if prediction_log is not None:
         observers.append(PredictionLogObserver(prediction_log))
-    policy = BatchPolicy(
-        max_rows=settings.batch_max_rows,
-        max_wait=settings.batch_max_wait_ms / 1000,
-        enabled=settings.batching,
-    )
-    batchers = Batchers(policy, executor, None if metrics is None else metrics.batch)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service.start()
+        dataplane.start()
         try:
             yield
         finally:
-            await to_thread.run_sync(service.stop)
-            enricher.close()
+            await to_thread.run_sync(dataplane.stop)
             if prediction_log is not None:  # flushes: every answered record is written
                 await to_thread.run_sync(prediction_log.close)
-            executor.shutdown(wait=False)
             forget_this_process()
             if access_log is not None:
                 access_log.close()
 
     api = ModelportAPI(
-        service,
+        dataplane,
         ModelDocs(settings.max_records),
         authenticator.enabled,
         title="modelport",
@@ -195,19 +175,12 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     api.add_middleware(AuthMiddleware, authenticator=authenticator)
     api.add_middleware(RequestContextMiddleware, observers=observers)
     install_error_handlers(api)
-    add_routes(api, service)
-    enricher = _enricher(settings)
-    if metrics is not None:
-        metrics.watch_cache(enricher.cache)
-    if enricher.sources:  # `modelport cache invalidate` reaches every worker via the registry
-        service.invalidation_listeners.append(
-            lambda done: enricher.invalidate(done.source, done.entity)
-        )
+    add_routes(api, dataplane)
     if settings.admin_api:
         # imported only when on: the gates pull in scikit-learn's metrics (~80 MB a worker)
         from modelport.server.admin import add_admin_routes
 
-        add_admin_routes(api, service.registry, settings.promotion_data_dir)
+        add_admin_routes(api, dataplane.registry, settings.promotion_data_dir)
     if metrics is not None:
 
         @api.get(
@@ -230,17 +203,10 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         json=JsonLimits(settings.max_json_depth, settings.max_string_length),
         timeout=settings.request_timeout_seconds,
     )
-    predict = PredictEndpoint(service, batchers, limits)
-    score = ScoreEndpoint(service, batchers, CoalescingEnricher(enricher), limits)
+    predict = PredictEndpoint(dataplane, limits)
+    score = ScoreEndpoint(dataplane, limits)
     predict.keep_scored = score.keep_scored = prediction_log is not None
     return ModelportApp(api, predict, score, observers, authenticator)
-
-
-def _enricher(settings: Settings) -> Enricher:
-    """The feature sources the deployment binds (none without a sources file)."""
-    bindings = load_bindings(settings.sources_file) if settings.sources_file else {}
-    sources = {name: SqlSource(binding) for name, binding in bindings.items()}
-    return Enricher(sources, EnrichmentCache(settings.enrichment_cache_entries))
 
 
 def factory() -> ModelportApp:

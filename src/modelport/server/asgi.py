@@ -1,6 +1,7 @@
 """What the bare ASGI endpoints (predict, score) share: reading a JSON body within its size
-limit, finding the model version that answers, and turning every refusal into the same
-envelope as the rest of the API (:mod:`modelport.server.errors`).
+limit, and turning every refusal into the same envelope as the rest of the API
+(:mod:`modelport.server.errors`). Finding the version that answers is the dataplane's
+(:mod:`modelport.serving.dataplane`).
 
 No framework request or response objects on these paths: they cost more than the model.
 """
@@ -13,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from anyio import to_thread
 from starlette.types import Receive, Scope, Send
 
 from modelport.errors import (
@@ -31,7 +31,7 @@ from modelport.server.errors import (
     http_refusal,
     modelport_refusal,
 )
-from modelport.serving import JsonLimits, LoadedModel, ServingService, version_number
+from modelport.serving.dataplane import JsonLimits, LoadedModel
 
 __all__ = [
     "ENDPOINT_KEY",
@@ -41,7 +41,6 @@ __all__ = [
     "RequestLimits",
     "SCORED_KEY",
     "check_method_and_media_type",
-    "find_model",
     "model_label",
     "read_body",
     "refusal_for",
@@ -117,21 +116,6 @@ class JsonEndpoint(ABC):
 
 def model_label(model: LoadedModel) -> str:
     return f"{model.name}:{model.version}"
-
-
-async def find_model(
-    service: ServingService, name: str, alias: str | None, version: str | None = None
-) -> LoadedModel:
-    """The loaded version answering: from memory, else through the registry (in a thread).
-
-    ``version`` is the raw URL segment, if the request named one."""
-    number = None if version is None else version_number(version)
-    if version is None or number is not None:
-        model = service.cached(name, alias, number)
-        if model is not None:
-            return model
-    wanted = version if number is None else number
-    return await to_thread.run_sync(service.find, name, alias, wanted)
 
 
 def check_method_and_media_type(scope: Scope) -> None:

@@ -7,8 +7,8 @@
 A request without valid credentials is answered 401 before anything else happens: its
 body is not read and no route, model or version is looked at, so nothing about the
 deployment leaks. A principal over its rate gets 429 with ``Retry-After``. The principal
-is left on the scope (``PRINCIPAL_KEY``); the endpoints check its scopes where they know
-what is asked for (:func:`require_predict`, :func:`require_admin`): 403 names the scope.
+is left on the scope (``PRINCIPAL_KEY``); its scopes are checked where what is asked for
+is known (the dataplane for models, :func:`require_admin` here): 403 names the scope.
 
 With authentication off (``MODELPORT_AUTH=none``) every caller is
 :data:`~modelport.security.principals.ANONYMOUS`, and rate limits apply per client address.
@@ -43,7 +43,6 @@ __all__ = [
     "Authenticator",
     "principal_of",
     "require_admin",
-    "require_predict",
 ]
 
 PRINCIPAL_KEY = "modelport.principal"  # scope key: the Principal the request proved
@@ -168,19 +167,6 @@ def principal_of(scope: Scope) -> Principal | None:
     """The request's principal; ``None`` on a public path with authentication on."""
     principal: Principal | None = scope.get(PRINCIPAL_KEY)
     return principal
-
-
-def require_predict(scope: Scope, model: str) -> None:
-    """403 unless the principal may score with ``model`` (checked before the model is
-    looked up, so a refusal says nothing about whether it exists)."""
-    principal: Principal | None = scope.get(PRINCIPAL_KEY)
-    if principal is ANONYMOUS:  # authentication off: the hot path's common case
-        return
-    if principal is None or not principal.may_predict(model):
-        raise Forbidden(
-            f"these credentials may not use model {model[:64]!r}: "
-            f"the scope predict:{model[:64]} (or predict:*) is needed"
-        )
 
 
 def require_admin(scope: Scope) -> None:

@@ -8,6 +8,8 @@
     modelport_model_loaded{model,version}                 1 while the version is loaded
     modelport_model_memory_bytes{model,version}           resident memory the version took
     modelport_model_load_seconds{model,version}           time to load, verify and warm it
+    modelport_input_warnings_total{model,version}         answered records with a warning
+                                                          (a value outside the expected range)
     modelport_enrichment_cache_lookups_total{result}      /v1/score source rows: hit or miss
     modelport_enrichment_cache_evictions_total            rows dropped to keep the cache bounded
 
@@ -45,8 +47,7 @@ from starlette.types import Scope
 from modelport.orchestrate.cache import CacheStats, EnrichmentCache
 from modelport.server.asgi import ENDPOINT_KEY, MODEL_KEY
 from modelport.server.errors import ERROR_CODE_KEY
-from modelport.serving.batching import BatchStats
-from modelport.serving.pool import LoadedModel
+from modelport.serving.dataplane import BatchStats, LoadedModel
 
 __all__ = [
     "CONTENT_TYPE",
@@ -84,6 +85,11 @@ BATCH_ROWS = Histogram(
 BATCH_REQUESTS = Histogram(
     "modelport_batch_requests", "Requests scored per runtime call", _LABELS, buckets=_SIZE_BUCKETS
 )
+INPUT_WARNINGS = Counter(
+    "modelport_input_warnings",
+    "Answered records whose answer carries warnings (a value outside the expected range)",
+    _LABELS,
+)
 CACHE_LOOKUPS = Counter(
     "modelport_enrichment_cache_lookups",
     "Feature-source rows looked up in the enrichment cache, by result (hit or miss)",
@@ -110,7 +116,8 @@ LOAD_SECONDS = Gauge(
 
 
 class ServerMetrics:
-    """Records requests, batches and loaded versions; the observers the server installs.
+    """Records requests, batches, warnings and loaded versions: a request observer of the
+    server and the dataplane's listener (:class:`~modelport.serving.dataplane.DataplaneListener`).
 
     Answering a request only appends a tuple to a deque; a background thread folds what
     has gathered into the Prometheus metrics every ``interval`` seconds (and a scrape
@@ -121,6 +128,8 @@ class ServerMetrics:
         self.interval = interval
         self._requests: deque[tuple[str, LoadedModel | None, int, float, str | None]] = deque()
         self._batches: deque[BatchStats] = deque()
+        self._warnings: deque[tuple[LoadedModel, int]] = deque()
+        self._warning_children: dict[tuple[str, int], Any] = {}
         self._children: dict[tuple[str, str, str, int], tuple[Any, Any]] = {}
         self._errors: dict[tuple[str, str, str, str], Any] = {}
         self._batch_children: dict[tuple[str, int], tuple[Any, Any]] = {}
@@ -146,6 +155,10 @@ class ServerMetrics:
     def batch(self, stats: BatchStats) -> None:
         """A batch observer (see :mod:`modelport.serving.batching`)."""
         self._batches.append(stats)
+
+    def input_warnings(self, model: LoadedModel, records: int) -> None:
+        """``records`` answers of one request carried warnings (see the dataplane)."""
+        self._warnings.append((model, records))
 
     def fold(self) -> None:
         """Move what the observers gathered into the Prometheus metrics.
@@ -175,6 +188,10 @@ class ServerMetrics:
                 histograms = self._batch_histograms(model)
                 histograms[0].observe(rows)
                 histograms[1].observe(requests)
+            warnings = self._warnings
+            for _ in range(len(warnings)):
+                model, records = warnings.popleft()
+                self._warning_counter(model).inc(records)
             if self._cache is not None:
                 self._fold_cache(self._cache.stats())
 
@@ -228,6 +245,14 @@ class ServerMetrics:
             histograms = (BATCH_ROWS.labels(*labels), BATCH_REQUESTS.labels(*labels))
             self._batch_children[key] = histograms
         return histograms
+
+    def _warning_counter(self, model: LoadedModel) -> Any:
+        key = (model.name, model.version)
+        counter = self._warning_children.get(key)
+        if counter is None:
+            counter = INPUT_WARNINGS.labels(model.name, str(model.version))
+            self._warning_children[key] = counter
+        return counter
 
     def _start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="modelport-metrics", daemon=True)

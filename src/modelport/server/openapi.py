@@ -12,7 +12,7 @@ import copy
 import threading
 from typing import Any
 
-from modelport.serving import Catalog, ModelInfo, VersionInfo
+from modelport.serving.dataplane import Catalog, ModelInfo, VersionInfo
 
 __all__ = ["ModelDocs"]
 

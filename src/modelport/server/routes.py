@@ -12,14 +12,14 @@ from anyio import to_thread
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
-from modelport.server.auth import principal_of, require_predict
+from modelport.server.auth import principal_of
 from modelport.server.errors import json_response
-from modelport.serving import ServingService
+from modelport.serving.dataplane import Dataplane
 
 __all__ = ["add_routes"]
 
 
-def add_routes(app: FastAPI, service: ServingService) -> None:
+def add_routes(app: FastAPI, dataplane: Dataplane) -> None:
     """Health, readiness and model listings (predict: :mod:`modelport.server.predict`)."""
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
@@ -33,18 +33,18 @@ def add_routes(app: FastAPI, service: ServingService) -> None:
         responses={503: {"description": "Not ready; `reasons` says why"}},
     )
     async def readyz(request: Request) -> Response:
-        readiness = await to_thread.run_sync(service.readiness)
+        principal = principal_of(request.scope)
+        readiness = await to_thread.run_sync(dataplane.readiness, principal)
         body: dict[str, Any] = {
             "success": readiness.ready,
             "message": "ready" if readiness.ready else "not ready",
         }
-        principal = principal_of(request.scope)
         if principal is not None:  # with authentication on, no details for strangers
-            # operators (admin, metrics) see every model; a client only those it may use
-            may_see = (lambda _: True) if principal.may_read_metrics() else principal.may_predict
-            shown = readiness.seen_by(may_see)
-            serving = {m: a for m, a in _serving(service).items() if may_see(m)}
-            body |= {"reasons": shown.reasons, "failed": shown.failed, "serving": serving}
+            body |= {
+                "reasons": readiness.reasons,
+                "failed": readiness.failed,
+                "serving": readiness.serving,
+            }
         if not readiness.ready:
             body["code"] = "not_ready"
         return json_response(body, 200 if readiness.ready else 503)
@@ -55,10 +55,8 @@ def add_routes(app: FastAPI, service: ServingService) -> None:
         summary="Every model the credentials may use, its versions and aliases",
     )
     async def list_models(request: Request) -> Response:
-        principal = principal_of(request.scope)
-        models = await to_thread.run_sync(service.models)
-        visible = [m for m in models if principal is not None and principal.may_predict(m["name"])]
-        return json_response({"success": True, "message": "ok", "models": visible})
+        models = await to_thread.run_sync(dataplane.models, principal_of(request.scope))
+        return json_response({"success": True, "message": "ok", "models": models})
 
     @app.get(
         "/v1/models/{name}",
@@ -70,13 +68,6 @@ def add_routes(app: FastAPI, service: ServingService) -> None:
         },
     )
     async def get_model(name: str, request: Request) -> Response:
-        require_predict(request.scope, name)
-        model = await to_thread.run_sync(service.model, name)
+        principal = principal_of(request.scope)
+        model = await to_thread.run_sync(dataplane.model_metadata, name, principal)
         return json_response({"success": True, "message": "ok", "model": model})
-
-
-def _serving(service: ServingService) -> dict[str, dict[str, int]]:
-    serving: dict[str, dict[str, int]] = {}
-    for (name, alias), version in sorted(service.serving().items()):
-        serving.setdefault(name, {})[alias] = version
-    return serving

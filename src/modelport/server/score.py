@@ -15,22 +15,27 @@ partial or default-filled score.
 A request costs what predict costs plus the lookup: a cache hit is answered on the event
 loop; misses of concurrent requests are fetched together, one query per source
 (:mod:`modelport.orchestrate.coalesce`); the assembled record joins the version's
-micro-batcher like any predict request's.
+micro-batcher like any predict request's. All of that is the dataplane's
+(:meth:`~modelport.serving.dataplane.Dataplane.score_entity`); this module decodes the
+body and encodes the answer.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.types import Scope
 
-from modelport.errors import FieldError, InvalidInput, MalformedRequest
-from modelport.orchestrate import CoalescingEnricher, OrchestrationSpec, assemble_async
-from modelport.server.asgi import MODEL_KEY, SCORED_KEY, JsonEndpoint, RequestLimits, find_model
-from modelport.server.auth import require_predict
-from modelport.serving import JsonLimits, LoadedModel, ServingService, decode_json
-from modelport.serving.batching import Batchers
+from modelport.errors import MalformedRequest
+from modelport.server.asgi import MODEL_KEY, SCORED_KEY, JsonEndpoint, RequestLimits
+from modelport.server.auth import PRINCIPAL_KEY
+from modelport.serving.dataplane import (
+    Dataplane,
+    JsonLimits,
+    LoadedModel,
+    ScoreRequest,
+    decode_json,
+)
 
 __all__ = ["SCORE_PATH", "ScoreEndpoint", "ScoreRequest", "read_score_request"]
 
@@ -38,51 +43,33 @@ SCORE_PATH = "/v1/score"
 _HYPHENATED_MODEL = "model-id"
 
 
-@dataclass(frozen=True, slots=True)
-class ScoreRequest:
-    model: str
-    alias: str | None
-    entity: dict[str, Any]  # empty in the hyphenated form until the model's spec splits it
-    inputs: dict[str, Any]
-
-
 class ScoreEndpoint(JsonEndpoint):
-    """Resolve, look up, assemble, batch; an ASGI app for ``SCORE_PATH``."""
+    """Decode, call the dataplane, encode; an ASGI app for ``SCORE_PATH``."""
 
-    def __init__(
-        self,
-        service: ServingService,
-        batchers: Batchers,
-        enricher: CoalescingEnricher,
-        limits: RequestLimits,
-    ) -> None:
+    def __init__(self, dataplane: Dataplane, limits: RequestLimits) -> None:
         super().__init__(limits)
-        self.service = service
-        self.batchers = batchers
-        self.enricher = enricher
+        self.dataplane = dataplane
 
     async def answer(self, scope: Scope, body: bytes) -> tuple[dict[str, Any], LoadedModel]:
         request = read_score_request(body, self.limits.json)
-        require_predict(scope, request.model)
-        model = await find_model(self.service, request.model, request.alias)
+        principal = scope.get(PRINCIPAL_KEY)
+        dataplane = self.dataplane
+        model = dataplane.cached(request, principal)  # resolved first: refusals name it
+        if model is None:
+            model = await dataplane.resolve(request, principal)
         scope[MODEL_KEY] = model
-        spec = _spec(model)
-        entity, inputs = split_entity(spec, request)
-        records = await assemble_async(spec, self.enricher, [entity], [inputs])
-        try:
-            prediction = (await self.batchers.for_model(model).predict(records))[0]
-        except InvalidInput as exc:
-            raise _name_sources(exc, spec) from None
+        scored = await dataplane.score_entity(request, principal, resolved=model)
+        prediction = scored.answer
         if self.keep_scored:
-            scope[SCORED_KEY] = (records, [prediction], entity)
+            scope[SCORED_KEY] = ([scored.record], [prediction], scored.entity)
         answer = {
             "success": True,
             "model": {"name": model.name, "version": model.version},
-            "entity": entity,
-            "score": prediction.get("score", prediction.get("value")),
-            "decision": prediction.get("decision"),
-            "rule": prediction.get("rule"),
-            "confidence": prediction.get("confidence"),
+            "entity": scored.entity,
+            "score": scored.score,
+            "decision": scored.decision,
+            "rule": scored.rule,
+            "confidence": scored.confidence,
             "prediction": prediction,
         }
         return answer, model
@@ -97,7 +84,7 @@ def read_score_request(body: bytes, limits: JsonLimits | None = None) -> ScoreRe
         flat = {str(k).replace("-", "_"): v for k, v in data.items()}
         name = flat.pop("model_id")
         alias = flat.pop("alias", None)
-        return ScoreRequest(_text(name, "model-id"), _alias(alias), {}, flat)
+        return ScoreRequest(_text(name, "model-id"), _alias(alias), inputs=flat)
     unknown = sorted(set(data) - {"model", "alias", "entity", "inputs"})
     if unknown:
         raise MalformedRequest(
@@ -111,48 +98,8 @@ def read_score_request(body: bytes, limits: JsonLimits | None = None) -> ScoreRe
     if not isinstance(inputs, dict):
         raise MalformedRequest("inputs must be an object")
     return ScoreRequest(
-        _text(data.get("model"), "model"), _alias(data.get("alias")), entity, inputs
+        _text(data.get("model"), "model"), _alias(data.get("alias")), entity=entity, inputs=inputs
     )
-
-
-def split_entity(
-    spec: OrchestrationSpec, request: ScoreRequest
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The entity's keys and the request-time inputs, checked against the model's spec."""
-    entity, inputs = request.entity, dict(request.inputs)
-    if not entity:  # the hyphenated form: the spec says which fields are keys
-        entity = {k: inputs.pop(k) for k in spec.entity if k in inputs}
-    missing = [k for k in spec.entity if entity.get(k) is None]
-    unknown = sorted(set(entity) - set(spec.entity))
-    if missing or unknown:
-        errors = [FieldError(None, k, "missing: an entity key of this model") for k in missing]
-        errors += [FieldError(None, k, "not an entity key of this model") for k in unknown]
-        raise InvalidInput(f"the model identifies entities by {', '.join(spec.entity)}", errors)
-    return entity, inputs
-
-
-def _name_sources(refused: InvalidInput, spec: OrchestrationSpec) -> InvalidInput:
-    """A refusal whose fields came from a source says so: the caller did not send them and
-    cannot correct them (the model was packaged for a narrower range than the source holds)."""
-    errors = []
-    for error in refused.errors:
-        source = spec.inputs.get(error.field or "")
-        if source is not None:
-            reason = f"{error.reason} (the value in source {source.source!r} for this entity)"
-            error = FieldError(error.record, error.field, reason)
-        errors.append(error)
-    if errors == refused.errors:
-        return refused
-    return InvalidInput("the entity's data does not match the model's contract", errors)
-
-
-def _spec(model: LoadedModel) -> OrchestrationSpec:
-    if model.orchestration is None:
-        raise InvalidInput(
-            f"model {model.name!r} does not declare where its inputs come from, so it cannot "
-            f"score by entity; send its inputs to /v1/models/{model.name}/predict"
-        )
-    return model.orchestration
 
 
 def _text(value: Any, field: str) -> str:

@@ -53,6 +53,7 @@ class Readiness:
     # (message, the model it is about; None: the server as a whole)
     why_not: list[tuple[str, str | None]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)  # versions that cannot load
+    serving: dict[str, dict[str, int]] = field(default_factory=dict)  # model -> alias -> version
 
     @property
     def reasons(self) -> list[str]:
@@ -68,6 +69,7 @@ class Readiness:
             self.ready,
             [(text, model) for text, model in self.why_not if model is None or may_see(model)],
             [(text, model) for text, model in self.failures if may_see(model)],
+            {model: aliases for model, aliases in self.serving.items() if may_see(model)},
         )
 
 
@@ -319,7 +321,10 @@ class ServingService:
                 continue
             if (name, version) not in failures:
                 reasons.append((f"{name}: production version {version} is not loaded yet", name))
-        return Readiness(ready=not reasons, why_not=reasons, failures=failed)
+        serving: dict[str, dict[str, int]] = {}
+        for (name, alias), version in sorted(self._served.items()):
+            serving.setdefault(name, {})[alias] = version
+        return Readiness(ready=not reasons, why_not=reasons, failures=failed, serving=serving)
 
     # -- helpers ---------------------------------------------------------------------------
 
