@@ -87,6 +87,7 @@ class Registry:
         signatures count; with ``require_signature``, :meth:`register` and :meth:`open`
         refuse a package without a valid signature by one of them (:class:`SignatureError`).
         """
+        keyring = Keyring(trusted_keys) if isinstance(trusted_keys, Path) else trusted_keys
         self._store = (
             open_store(artifacts, cache_dir=cache_dir)
             if isinstance(artifacts, str | Path)
@@ -104,7 +105,7 @@ class Registry:
         self.signatures = Signatures(
             self._database,
             self.resolve,
-            keyring=Keyring(trusted_keys) if isinstance(trusted_keys, Path) else trusted_keys,
+            keyring=keyring,
             require_signature=require_signature,
         )
 
