@@ -29,6 +29,8 @@ micro-batcher's::
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -79,6 +81,7 @@ __all__ = [
 ]
 
 Answer = dict[str, Any]
+_RESOLVING_THREADS = 32  # requests waiting on registry lookups and loads (threads made on demand)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +201,9 @@ class Dataplane:
         self._executor = executor or ThreadPoolExecutor(
             max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="score"
         )
+        # lookups and loads wait in threads of their own: a slow load must hold up neither
+        # scoring (the executor above) nor feature-source queries (the loop's default one)
+        self._resolving = ThreadPoolExecutor(_RESOLVING_THREADS, thread_name_prefix="resolve")
         self._listener = listener
         self.batchers = Batchers(
             policy or BatchPolicy(), self._executor, None if listener is None else listener.batch
@@ -242,6 +248,7 @@ class Dataplane:
         """Stop polling, close the feature sources (blocking: call it from a thread)."""
         self.service.stop()
         self.enricher.close()
+        self._resolving.shutdown(wait=False)
         if self._own_executor:
             self._executor.shutdown(wait=False)
 
@@ -276,7 +283,10 @@ class Dataplane:
         model = self.cached(ref, principal)
         if model is not None:
             return model
-        return await asyncio.to_thread(self.service.find, ref.name, ref.alias, ref.version)
+        find = functools.partial(self.service.find, ref.name, ref.alias, ref.version)
+        # in the request's context: what the lookup logs carries the request id
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(self._resolving, context.run, find)
 
     # -- requests --------------------------------------------------------------------------
 
