@@ -22,7 +22,10 @@ scikit-learn on the joined rows, and with predict on the same records), then wrk
 applications already joined with the customer's row, one after the other, at 1 and 16
 connections (16 only with 2 workers). With one worker the server is pinned to core 0 and
 wrk to core 1; PostgreSQL runs wherever the kernel puts it. Every run is metered for CPU
-(:mod:`orchestrated_parts.cpu`), to show whether something else was busy.
+(:mod:`orchestrated_parts.cpu`), to show whether something else was busy. Last, one server
+per limit times how soon a request that cannot be answered in time hears its 503: a slow
+source's ``timeout_seconds`` and ``MODELPORT_REQUEST_TIMEOUT_SECONDS``
+(:mod:`orchestrated_parts.deadlines`).
 """
 
 from __future__ import annotations
@@ -52,10 +55,11 @@ from modelport.datasets import customers
 from online_peers import wrk
 from online_peers.machine import machine
 from online_peers.paired import LOAD_CPU, SERVER_CPU, can_pin, pinned
-from online_peers.procs import Processes, free_port, http
+from online_peers.procs import Processes, Server, free_port, http
 from online_peers.systems import environment
 from online_peers.venvs import PeerFailed
 from orchestrated_parts.cpu import CpuMeter
+from orchestrated_parts.deadlines import Deadline, measure_deadlines, render_deadlines
 from orchestrated_parts.load import (
     applications,
     joined,
@@ -159,6 +163,23 @@ class Bench:
             (PREDICT, "warm"): write_script(scripts / "predict.lua", self.predict_bodies),
         }
         self.scripts[(PREDICT, "cold")] = self.scripts[(PREDICT, "warm")]
+
+    def start(self, name: str, env: dict[str, str], workers: int = 1) -> tuple[Server, str]:
+        """``modelport serve`` on the registry with ``env``, unpinned; it and its base URL,
+        once it is ready."""
+        port = free_port()
+        command = [str(self.main_bin / "modelport"), "serve", "--host", "127.0.0.1"]
+        command += ["--port", str(port), "--workers", str(workers)]
+        env = {"MODELPORT_HOME": str(self.home), **env}
+        log = self.work / "logs" / f"{name}.log"
+        server = self.procs.start(name, command, log, environment(self.main_bin, env), None)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            server.wait_ready(base + "/readyz", 120)
+        except PeerFailed:
+            self.procs.stop(server)
+            raise
+        return server, base
 
     def check(self, base: str) -> str:
         """Status 200, a score and a decision; agreement with scikit-learn and predict."""
@@ -388,6 +409,7 @@ def main() -> None:
     procs = Processes()
     outcomes: list[Outcome] = []
     databases: list[Database] = []
+    deadlines: list[Deadline] = []
     wrk_bin = wrk.ensure_wrk()
     with contextlib.ExitStack() as stack:
         print("preparing the model ...", flush=True)
@@ -402,8 +424,11 @@ def main() -> None:
             for database in databases
             for cache in ("warm", "cold")
         )
+        postgres = next(d for d in databases if d.title == "PostgreSQL")
+        deadlines = measure_deadlines(procs, bench.start, bench.work, postgres, bench.warm_bodies)
     loads = [(time.monotonic() - started) / 60, load_before, os.getloadavg()[0]]
     text = render(outcomes, header(args, wrk_bin, databases, loads), setup_text(args, bench))
+    text += "\n" + "\n".join(render_deadlines(deadlines))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)
     print(f"\nwrote {args.output}")

@@ -194,12 +194,14 @@ def test_a_source_that_goes_down_is_a_503_naming_it(
 def test_a_slow_source_times_out_with_a_503(
     tmp_path: Path, package_path: Path, postgres: PostgresServer
 ) -> None:
+    """The source's query sleeps 30 s, longer than the client waits (10 s): only the
+    source's own timeout (0.5 s, PostgreSQL's statement timeout) can answer in time."""
     url = postgres.create()
     slow = {
         "customers": {
             "url": url,
             "keys": ["customer_id"],
-            "query": "SELECT pg_sleep(3), '1980-01-01' AS date_of_birth, 10.0 AS account_balance,"
+            "query": "SELECT pg_sleep(30), '1980-01-01' AS date_of_birth, 10.0 AS account_balance,"
             " 'NY' AS state WHERE CAST(:customer_id AS INTEGER) > 0",
             "timeout_seconds": 0.5,
         }
@@ -211,29 +213,29 @@ def test_a_slow_source_times_out_with_a_503(
         "inputs": {"loan_amount": 900, "purpose": "car"},
     }
     try:
-        began = time.monotonic()
         answer = httpx.post(f"{live.url}/v1/score", json=request, timeout=10)
-        elapsed = time.monotonic() - began
     finally:
         stop_server(live)
         postgres.drop(url)
     assert answer.status_code == 503 and answer.json()["code"] == "feature_source_unavailable"
-    assert elapsed < 2.5
+    assert "'customers' is unavailable or too slow" in answer.json()["message"]
+    assert "statement timeout" in live.log.read_text()  # the log says why: the source's limit
 
 
 def test_a_request_past_the_servers_time_limit_is_a_503_and_the_server_goes_on(
     tmp_path: Path, package_path: Path, postgres: PostgresServer
 ) -> None:
-    """The source would answer within its own timeout (10 s), but the request's limit
-    (MODELPORT_REQUEST_TIMEOUT_SECONDS=1) comes first."""
+    """The source would answer within its own timeout (60 s), but only after 30 s, longer
+    than the client waits (10 s): the request's limit (MODELPORT_REQUEST_TIMEOUT_SECONDS=1)
+    must answer first."""
     url = postgres.create()
     slow = {
         "customers": {
             "url": url,
             "keys": ["customer_id"],
-            "query": "SELECT pg_sleep(4), '1980-01-01' AS date_of_birth, 10.0 AS account_balance,"
+            "query": "SELECT pg_sleep(30), '1980-01-01' AS date_of_birth, 10.0 AS account_balance,"
             " 'NY' AS state WHERE CAST(:customer_id AS INTEGER) > 0",
-            "timeout_seconds": 10,
+            "timeout_seconds": 60,
         }
     }
     live = _serve(tmp_path, package_path, slow, {"MODELPORT_REQUEST_TIMEOUT_SECONDS": "1"})
@@ -243,16 +245,13 @@ def test_a_request_past_the_servers_time_limit_is_a_503_and_the_server_goes_on(
         "inputs": {"loan_amount": 900, "purpose": "car"},
     }
     try:
-        began = time.monotonic()
         answer = httpx.post(f"{live.url}/v1/score", json=request, timeout=10)
-        elapsed = time.monotonic() - began
         alive = httpx.get(f"{live.url}/healthz", timeout=5).status_code
     finally:
+        postgres.drop(url)  # first: ends the sleeping query, so the server stops at once
         stop_server(live)
-        postgres.drop(url)
     body = refusal(answer, 503, "request_timeout")
     assert "try again" in body["message"]
-    assert elapsed < 3.5  # the limit (1 s) plus at most one sweep, not the source's 4 s
     assert alive == 200
 
 

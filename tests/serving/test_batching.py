@@ -12,7 +12,6 @@ import dataclasses
 import json
 import math
 import random
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -259,45 +258,107 @@ def test_a_request_behind_a_cancelled_one_is_still_flushed(
     assert_same_predictions(answer, alone(model, second), "the second request")
 
 
-# -- latency ------------------------------------------------------------------------------
+# -- latency: who waits for max_wait, and who does not ------------------------------------
+# No wall-clock bounds here (those are benchmarks/online.py's): max_wait is an hour, so a
+# request that waited for it would never be answered, and where time must pass the event
+# loop's clock is moved forward instead (SteppedClock).
+
+HOUR = 3600.0
+
+
+class SteppedClock(asyncio.SelectorEventLoop):
+    """An event loop whose clock the test moves forward: an hour passes without waiting."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.skipped = 0.0
+
+    def time(self) -> float:
+        return super().time() + self.skipped
+
+
+def run_stepped(main: Any) -> Any:
+    """``asyncio.run`` on a :class:`SteppedClock`."""
+    with asyncio.Runner(loop_factory=SteppedClock) as runner:
+        return runner.run(main)
+
+
+async def turns(n: int = 5) -> None:
+    """Let the event loop go round ``n`` times (what is scheduled to run soon, runs)."""
+    for _ in range(n):
+        await asyncio.sleep(0)
 
 
 def test_a_lone_request_does_not_wait_for_max_wait(
     model: LoadedModel, records: Records, executor: ThreadPoolExecutor, scoring: str
 ) -> None:
     (request,) = make_requests(records, [3], seed=10)
+    seen: list[BatchStats] = []
 
-    async def main() -> tuple[Any, float]:
-        batcher = MicroBatcher(model, BatchPolicy(max_wait=0.5), executor)
-        started = time.perf_counter()
-        answer = await asyncio.wait_for(batcher.predict(request), TIMEOUT)
-        return answer, time.perf_counter() - started
+    async def main() -> Any:
+        batcher = MicroBatcher(model, BatchPolicy(max_wait=HOUR), executor, seen.append)
+        return await asyncio.wait_for(batcher.predict(request), TIMEOUT)
 
-    answer, seconds = asyncio.run(main())
+    answer = asyncio.run(main())  # a request that waited for max_wait would time out
     assert_same_predictions(answer, alone(model, request), "the lone request")
-    assert seconds < 0.25, f"a lone request took {seconds:.3f} s with max_wait=0.5 s"
+    assert seen == [BatchStats(model, 1, 3)]
 
 
 def test_a_lone_request_after_a_burst_does_not_wait_for_max_wait(
     model: LoadedModel, records: Records, executor: ThreadPoolExecutor, monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr(batching, "INLINE_SECONDS", math.inf)
+    monkeypatch.setattr(batching, "INLINE_SECONDS", math.inf)  # scored on the loop's turns
     burst = make_requests(records, random_sizes(10, seed=11), seed=12)
     (lone,) = make_requests(records, [2], seed=13)
     seen: list[BatchStats] = []
 
-    async def main() -> tuple[Any, float]:
-        batcher = MicroBatcher(model, BatchPolicy(max_wait=0.2), executor, seen.append)
+    async def main() -> tuple[bool, Any]:
+        clock = asyncio.get_running_loop()
+        assert isinstance(clock, SteppedClock)
+        batcher = MicroBatcher(model, BatchPolicy(max_wait=HOUR), executor, seen.append)
         await gather_in_waves(batcher, burst, wave=len(burst))
-        await asyncio.sleep(0.3)  # longer than max_wait: the server is quiet again
-        started = time.perf_counter()
-        answer = await asyncio.wait_for(batcher.predict(lone), TIMEOUT)
-        return answer, time.perf_counter() - started
+        clock.skipped += 2 * HOUR  # longer than max_wait: the server is quiet again
+        waiting = asyncio.ensure_future(batcher.predict(lone))
+        await turns()  # the clock does not move: only a flush without a timer answers
+        if not waiting.done():
+            waiting.cancel()
+            return False, None
+        return True, waiting.result()
 
-    answer, seconds = asyncio.run(main())
+    answered, answer = run_stepped(main())
+    assert answered, "a lone request on a quiet server waited for company"
     assert_same_predictions(answer, alone(model, lone), "the lone request")
-    assert seen[0].requests == len(burst)
-    assert seconds < 0.1, f"a lone request on a quiet server waited {seconds:.3f} s"
+    assert [s.requests for s in seen] == [len(burst), 1]
+
+
+def test_right_after_a_burst_a_request_waits_max_wait_for_company(
+    model: LoadedModel, records: Records, executor: ThreadPoolExecutor, monkeypatch: Any
+) -> None:
+    """The other side of the rule above: while batches are forming, a flush waits."""
+    monkeypatch.setattr(batching, "INLINE_SECONDS", math.inf)
+    burst = make_requests(records, random_sizes(10, seed=11), seed=12)
+    first, second = make_requests(records, [2, 3], seed=13)
+    seen: list[BatchStats] = []
+
+    async def main() -> tuple[bool, bool, list[Any]]:
+        clock = asyncio.get_running_loop()
+        assert isinstance(clock, SteppedClock)
+        batcher = MicroBatcher(model, BatchPolicy(max_wait=HOUR), executor, seen.append)
+        await gather_in_waves(batcher, burst, wave=len(burst))
+        waiting = [asyncio.ensure_future(batcher.predict(first))]
+        await turns()
+        waited = not waiting[0].done()
+        waiting.append(asyncio.ensure_future(batcher.predict(second)))  # company arrives
+        await turns()
+        still = not any(w.done() for w in waiting)
+        clock.skipped += HOUR  # max_wait is over
+        return waited, still, await asyncio.wait_for(asyncio.gather(*waiting), TIMEOUT)
+
+    waited, still, answers = run_stepped(main())
+    assert waited and still, "a request right after a burst did not wait for max_wait"
+    assert_same_predictions(answers[0], alone(model, first), "the first request")
+    assert_same_predictions(answers[1], alone(model, second), "the second request")
+    assert [s.requests for s in seen] == [len(burst), 2]  # the two shared one flush
 
 
 # -- the scorer breaks --------------------------------------------------------------------
@@ -375,15 +436,15 @@ def test_one_client_sending_one_request_after_another_never_waits(
     model: LoadedModel, records: Records, executor: ThreadPoolExecutor
 ) -> None:
     requests = make_requests(records, [1] * 5, seed=21)
+    seen: list[BatchStats] = []
 
-    async def main() -> list[float]:
-        batcher = MicroBatcher(model, BatchPolicy(max_wait=0.2), executor)
-        took = []
-        for request in requests:  # back to back, never two at once
-            started = time.perf_counter()
-            await asyncio.wait_for(batcher.predict(request), TIMEOUT)
-            took.append(time.perf_counter() - started)
-        return took
+    async def main() -> list[Any]:
+        batcher = MicroBatcher(model, BatchPolicy(max_wait=HOUR), executor, seen.append)
+        # back to back, never two at once; one that waited for company that never came
+        # (max_wait) would time out
+        return [await asyncio.wait_for(batcher.predict(r), TIMEOUT) for r in requests]
 
-    took = asyncio.run(main())
-    assert max(took) < 0.1, f"sequential requests waited for company that never came: {took}"
+    answers = asyncio.run(main())
+    for index, (request, answer) in enumerate(zip(requests, answers, strict=True)):
+        assert_same_predictions(answer, alone(model, request), f"request {index}")
+    assert [s.requests for s in seen] == [1] * len(requests)
