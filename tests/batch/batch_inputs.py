@@ -35,8 +35,8 @@ class Injected:
 
 # Records refused in every format (spread over several chunks of CHUNK_ROWS).
 COMMON_BAD: dict[int, dict[str, Any]] = {
-    5: {"age": 150.0},  # above the maximum
-    4_003: {"region": "atlantis"},  # unknown category
+    5: {"age": -150.0},  # below the minimum the sample proves (0)
+    4_003: {"delinquencies": -1},  # a negative count
     9_999: {"home_ownership": None},  # a required field is missing
     12_000: {"loan_term_months": 2.5},  # not an integer
     ROWS - 1: {"age": -5.0, "region": None},  # two reasons in one row

@@ -35,7 +35,7 @@ def _run(home: Path, *args: str, **env: str) -> Result:
 @pytest.fixture
 def applications(valid_rows: pd.DataFrame, tmp_path: Path) -> Path:
     frame = valid_rows.head(1_000).copy()
-    frame.loc[10, "age"] = 999.0
+    frame.loc[10, "age"] = -9.0  # never negative in the sample: refused
     return write_parquet(frame, tmp_path / "applications.parquet")
 
 

@@ -107,7 +107,7 @@ def test_refused_rows_leave_the_other_rows_decisions_in_place(
     tmp_path: Path, rules_package: Path, rules_scorer: Scorer, rows: pd.DataFrame
 ) -> None:
     frame = rows.head(40).copy()
-    frame.loc[7, "age"] = 999.0
+    frame.loc[7, "age"] = -9.0  # never negative in the sample: refused
     source = write_parquet(frame, tmp_path / "applications.parquet")
     output = tmp_path / "scores.parquet"
     summary = score_file(rules_scorer, source, output, carry=["id"], chunk_rows=16)

@@ -31,7 +31,7 @@ def _big_frame(valid_rows: pd.DataFrame) -> pd.DataFrame:
     frame["id"] = range(len(frame))
     frame = frame.astype({"age": object})
     for record in (7, 99_999, 150_001):
-        frame.at[record, "age"] = 200.0
+        frame.at[record, "age"] = -200.0  # ages are never negative: refused
     return frame
 
 

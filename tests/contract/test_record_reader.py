@@ -2,8 +2,9 @@
 
 :class:`RecordReader` may only ever say "these records are plainly valid, here are their
 columns" or "ask the general validator". Whenever it answers, the general path on the same
-records must accept every record and produce the same columns; and for plainly valid JSON
-records it must answer, or the fast path is never taken.
+records must accept every record, warn about none and produce the same columns; and for
+plainly valid JSON records (inside the expected ranges and categories too) it must answer,
+or the fast path is never taken.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from modelport.contract import (
     Validated,
     Validator,
 )
+from modelport.contract.expectations import unwarned_range
 from modelport.contract.records import RecordReader
 
 CATEGORIES = ["a", "b", "c"]
@@ -37,13 +39,39 @@ POLICIES = [(unknown, extra) for unknown in UnknownCategoryPolicy for extra in E
 def make_contract(
     unknown: UnknownCategoryPolicy, extra: ExtraFieldPolicy, *, boolean_default: bool = True
 ) -> Contract:
-    """Every field type, optional fields with and without defaults, bounds and categories."""
+    """Every field type, optional fields with and without defaults, bounds, expected ranges
+    (inside hard bounds, alone, and wider than a hard bound), categories and expected ones."""
     fields = [
         FieldSpec(name="amount", type=FieldType.NUMBER, minimum=0, maximum=100),
         FieldSpec(name="ratio", type=FieldType.NUMBER, required=False, minimum=-1.5, maximum=1.5),
         FieldSpec(name="score", type=FieldType.NUMBER, required=False, default=2.5),
         FieldSpec(name="free", type=FieldType.NUMBER, required=False),
+        FieldSpec(
+            name="income",
+            type=FieldType.NUMBER,
+            minimum=0,
+            expected_minimum=0,
+            expected_maximum=1e5,
+        ),
+        FieldSpec(
+            name="rate",
+            type=FieldType.NUMBER,
+            required=False,
+            minimum=-2,
+            maximum=2,
+            expected_minimum=-3,
+            expected_maximum=0.5,
+        ),
         FieldSpec(name="count", type=FieldType.INTEGER, minimum=0, maximum=1000),
+        FieldSpec(
+            name="visits",
+            type=FieldType.INTEGER,
+            required=False,
+            default=3,
+            minimum=0,
+            expected_minimum=1,
+            expected_maximum=50,
+        ),
         FieldSpec(
             name="term", type=FieldType.INTEGER, required=False, default=12, minimum=1, maximum=60
         ),
@@ -55,6 +83,14 @@ def make_contract(
             name="tier", type=FieldType.STRING, required=False, default="b", categories=CATEGORIES
         ),
         FieldSpec(name="note", type=FieldType.STRING, required=False),
+        FieldSpec(name="colour", type=FieldType.STRING, expected_categories=["red", "a"]),
+        FieldSpec(
+            name="shade",
+            type=FieldType.STRING,
+            required=False,
+            categories=CATEGORIES,
+            expected_categories=["a", "b"],
+        ),
         FieldSpec(name="label", type=FieldType.STRING),
         FieldSpec(name="opened", type=FieldType.DATE),
         FieldSpec(name="closed", type=FieldType.DATE, required=False),
@@ -80,11 +116,15 @@ def valid_value(spec: FieldSpec, rng: random.Random) -> Any:
         day = dt.date(1990, 1, 1) + dt.timedelta(days=rng.randrange(15_000))
         return day.isoformat()
     if spec.type is FieldType.STRING:
-        if spec.categories is not None:
-            return rng.choice(spec.categories)
+        known = spec.categories if spec.categories is not None else spec.expected_categories
+        if known is not None and spec.expected_categories is not None:
+            known = [c for c in known if c in spec.expected_categories]
+        if known:
+            return rng.choice(known)
         return "".join(rng.choice("xyz é-_0") for _ in range(rng.randint(1, 8)))
-    low = spec.minimum if spec.minimum is not None else -1e6
-    high = spec.maximum if spec.maximum is not None else 1e6
+    low, high = unwarned_range(spec)
+    low = low if low is not None else -1e6
+    high = high if high is not None else 1e6
     if spec.type is FieldType.INTEGER:
         whole = rng.randint(math.ceil(low), math.floor(high))
         return float(whole) if rng.random() < 0.2 else whole  # JSON may write 12 as 12.0
@@ -121,6 +161,14 @@ TROUBLE: list[Any] = [
     2.5,
     101,
     100.0000001,
+    99.5,
+    1e5 + 1,
+    0.75,
+    -2.5,
+    51,
+    "red",
+    "b",
+    "c",
     -1e-9,
     "5",
     "1.5",
@@ -222,6 +270,8 @@ def validated_problem(left: Validated, right: Validated) -> str | None:
         return f"accepted {left.accepted.tolist()} != {right.accepted.tolist()}"
     if left.errors != right.errors:
         return f"errors {left.errors} != {right.errors}"
+    if left.warnings != right.warnings:
+        return f"warnings {left.warnings} != {right.warnings}"
     if left.n_rows != right.n_rows:
         return f"n_rows {left.n_rows} != {right.n_rows}"
     return None
@@ -240,6 +290,11 @@ def check_batch(contract: Contract, validator: Validator, records: list[Any], pl
             failures.append(
                 f"enforce={enforce}: the reader accepted what the general path refuses: "
                 f"{general.errors}"
+            )
+        elif general.warnings:
+            failures.append(
+                f"enforce={enforce}: the reader accepted what the general path warns about: "
+                f"{general.warnings}"
             )
         else:
             problem = columns_problem(fast, general.columns)
@@ -416,6 +471,9 @@ def test_plainly_valid_records_never_reach_the_general_path() -> None:
     records = [
         {
             "amount": 100,
+            "income": 1e5,
+            "colour": "red",
+            "shade": "a",
             "count": 3.0,
             "member": False,
             "city": "c",
@@ -428,6 +486,9 @@ def test_plainly_valid_records_never_reach_the_general_path() -> None:
         },
         {
             "amount": 0.5,
+            "income": 0,
+            "colour": "a",
+            "visits": None,
             "count": 0,
             "member": True,
             "city": "a",
@@ -441,6 +502,8 @@ def test_plainly_valid_records_never_reach_the_general_path() -> None:
     columns = validated.columns
     assert columns["amount"].tolist() == [100.0, 0.5]
     assert columns["score"].tolist() == [2.5, 2.5]
+    assert columns["visits"].tolist() == [3.0, 3.0]
+    assert columns["shade"].tolist() == ["a", None]
     assert columns["term"].tolist() == [12.0, 12.0]
     assert columns["tier"].tolist() == ["b", "b"]
     assert columns["note"].tolist() == [None, None]
@@ -451,16 +514,64 @@ def test_plainly_valid_records_never_reach_the_general_path() -> None:
     assert validator.validate_records([]).n_rows == 0
 
 
-def test_unknown_categories_and_extra_fields_take_the_fast_path_when_allowed() -> None:
+def test_extra_fields_take_the_fast_path_when_ignored() -> None:
     contract = Contract(
         fields=[FieldSpec(name="city", type=FieldType.STRING, categories=["a"])],
-        unknown_categories=UnknownCategoryPolicy.ALLOW,
         extra_fields=ExtraFieldPolicy.IGNORE,
     )
     validator = Validator(contract)
     fast_path_only(validator)
-    validated = validator.validate_records([{"city": "zz", "extra": 1}, {"city": "a"}])
-    assert validated.columns["city"].tolist() == ["zz", "a"]
+    validated = validator.validate_records([{"city": "a", "extra": 1}, {"city": "a"}])
+    assert validated.columns["city"].tolist() == ["a", "a"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "value", "reason"),
+    [
+        (
+            {"type": FieldType.STRING, "categories": ["a"]},
+            "zz",
+            "'zz' is not one of the known categories ('a'): passed to the model "
+            "(unknown_categories=allow)",
+        ),
+        (
+            {"type": FieldType.STRING, "expected_categories": ["a"]},
+            "zz",
+            "'zz' is not one of the expected categories ('a'): scored as a category the "
+            "model never saw",
+        ),
+        (
+            {"type": FieldType.NUMBER, "minimum": 0, "expected_maximum": 10},
+            12.5,
+            "12.5 is above the expected maximum 10 (the sample's range; scored, not refused)",
+        ),
+        (
+            {"type": FieldType.INTEGER, "expected_minimum": -3, "maximum": 0},
+            -4,
+            "-4 is below the expected minimum -3 (the sample's range; scored, not refused)",
+        ),
+    ],
+)
+def test_a_value_that_deserves_a_warning_leaves_the_fast_path(
+    spec: dict[str, Any], value: Any, reason: str
+) -> None:
+    contract = Contract(
+        fields=[FieldSpec(name="x", **spec)],
+        unknown_categories=UnknownCategoryPolicy.ALLOW,
+    )
+    records = [{"x": value}, {"x": value}]
+    assert RecordReader(contract).read(records) is None
+    validated = Validator(contract).validate_records(records)
+    assert validated.errors == []
+    assert validated.accepted.tolist() == [0, 1]
+    assert validated.columns["x"].tolist() == [value, value]
+    assert [(w.record, w.field, w.reason) for w in validated.warnings] == [
+        (0, "x", reason),
+        (1, "x", reason),
+    ]
+    # Re-checking reference rows (no domain checks) neither refuses nor warns, on the fast path.
+    assert RecordReader(contract, enforce_domain=False).read(records) is not None
+    assert Validator(contract).validate_records(records, enforce_domain=False).warnings == []
 
 
 def test_an_absent_boolean_with_a_default_takes_the_fast_path() -> None:

@@ -209,6 +209,22 @@ CASES = [
         True,
         "now restricts its values to 'a', 'b'",
     ),
+    # expectations: never breaking, only noted
+    (
+        changed(income={"expected_minimum": 0, "expected_maximum": 9.5e5}),
+        "income",
+        ChangeKind.EXPECTED_RANGE_CHANGED,
+        False,
+        "now expects values from 0 to 950000 (it expected any value): values outside it are "
+        "scored with a warning, not refused",
+    ),
+    (
+        changed(note={"expected_categories": ["a", "b"]}),
+        "note",
+        ChangeKind.EXPECTED_CATEGORIES_CHANGED,
+        False,
+        "now expects the categories 'a', 'b': other values are scored with a warning",
+    ),
     # contract-wide policies
     (
         changed(extra_fields=ExtraFieldPolicy.IGNORE),
@@ -321,3 +337,76 @@ def test_breaking_changes_come_first_in_a_fixed_order() -> None:
     ]
     assert compare_contracts(CURRENT, candidate) == changes
     assert breaking(changes) == changes[:4]
+
+
+EXPECTING = changed(
+    income={"expected_minimum": 0, "expected_maximum": 1.2e6},
+    note={"expected_categories": ["a", "b", "c"]},
+)
+
+
+def test_narrowed_expectations_are_noted_but_never_block_a_promotion() -> None:
+    candidate = changed(
+        EXPECTING,
+        income={"expected_maximum": 9.5e5},
+        note={"expected_categories": ["a", "b", "d"]},
+    )
+    changes = compare_contracts(EXPECTING, candidate)
+    assert breaking(changes) == []
+    assert [(c.field, c.kind, c.message) for c in changes] == [
+        (
+            "income",
+            ChangeKind.EXPECTED_RANGE_CHANGED,
+            "field 'income' now expects values from 0 to 950000 (it expected values from 0 to "
+            "1200000): values outside it are scored with a warning, not refused",
+        ),
+        (
+            "note",
+            ChangeKind.EXPECTED_CATEGORIES_CHANGED,
+            "field 'note' no longer expects 'c' and now also expects 'd': other values are "
+            "scored with a warning, not refused",
+        ),
+    ]
+    dropped = changed(
+        EXPECTING, income={"expected_maximum": None}, note={"expected_categories": None}
+    )
+    assert [c.message.split(":")[0] for c in compare_contracts(EXPECTING, dropped)] == [
+        "field 'income' now expects values of at least 0 (it expected values from 0 to 1200000)",
+        "field 'note' no longer expects a list of categories",
+    ]
+
+
+def test_a_contract_inferred_before_expectations_can_be_replaced_by_one_inferred_after() -> None:
+    # before: the sample's range (widened) was hard, and so were its categories
+    before = Contract(
+        fields=[
+            FieldSpec(name="income", type=FieldType.NUMBER, minimum=0, maximum=1.3e6),
+            FieldSpec(name="segment", type=FieldType.STRING, categories=["a", "b"]),
+        ]
+    )
+    # after: only the sign is hard; the range and the categories are expected
+    after = Contract(
+        fields=[
+            FieldSpec(
+                name="income",
+                type=FieldType.NUMBER,
+                minimum=0,
+                expected_minimum=0,
+                expected_maximum=1.3e6,
+            ),
+            FieldSpec(name="segment", type=FieldType.STRING, expected_categories=["a", "b"]),
+        ]
+    )
+    forward = compare_contracts(before, after)
+    assert breaking(forward) == []
+    assert [c.kind for c in forward] == [
+        ChangeKind.MAXIMUM_RAISED,
+        ChangeKind.EXPECTED_RANGE_CHANGED,
+        ChangeKind.CATEGORIES_WIDENED,
+        ChangeKind.EXPECTED_CATEGORIES_CHANGED,
+    ]
+    # going back makes the range and the categories hard again: that does break callers
+    assert [c.kind for c in breaking(compare_contracts(after, before))] == [
+        ChangeKind.MAXIMUM_LOWERED,
+        ChangeKind.CATEGORIES_NARROWED,
+    ]

@@ -32,19 +32,28 @@ CONTRACT_VIOLATIONS: dict[str, tuple[Change, str, str]] = {
     "number for string": (setting("home_ownership", 3), "home_ownership", "expected a string"),
     "number for boolean": (setting("has_cosigner", 1), "has_cosigner", "expected a boolean"),
     "fraction for integer": (setting("open_accounts", 2.5), "open_accounts", "integer"),
-    "below minimum": (setting("loan_amount", -100), "loan_amount", "below the minimum"),
-    "above maximum": (setting("loan_amount", 1e12), "loan_amount", "above the maximum"),
-    "huge number": (setting("loan_amount", 10**30), "loan_amount", "above the maximum"),
-    "unknown category": (setting("home_ownership", "castle"), "home_ownership", "castle"),
+    "negative amount": (setting("loan_amount", -100), "loan_amount", "below the minimum 0"),
+    "negative count": (setting("open_accounts", -1), "open_accounts", "below the minimum 0"),
     "extra field": (setting("favourite_colour", "red"), "favourite_colour", "not a field"),
     "object for number": (setting("age", {"years": 40}), "age", "expected a number"),
     "array for string": (setting("region", ["north"]), "region", "expected a string"),
 }
 
 
+# Beyond the sample's range or categories, but possible: scored, with a warning naming the field.
+UNUSUAL: dict[str, tuple[Change, str]] = {
+    "above the expected maximum": (setting("loan_amount", 1e12), "loan_amount"),
+    "huge number": (setting("loan_amount", 10**30), "loan_amount"),
+    "unseen category": (setting("home_ownership", "castle"), "home_ownership"),
+}
+
+
 def test_the_fixture_contract_is_what_these_cases_assume(contract: Any) -> None:
     assert contract.field("loan_amount").required and contract.field("loan_amount").minimum == 0
-    assert contract.field("home_ownership").categories
+    assert contract.field("loan_amount").maximum is None
+    assert contract.field("open_accounts").minimum == 0
+    home = contract.field("home_ownership")
+    assert home.categories is None and home.expected_categories  # OneHotEncoder ignores unseen
     assert contract.field("has_cosigner").type == "boolean"
     assert contract.field("open_accounts").type == "integer"
     assert contract.extra_fields == "reject" and contract.unknown_categories == "reject"
@@ -62,18 +71,28 @@ def test_contract_violations_are_422_naming_record_and_field(
     assert words in named[0]["reason"]
 
 
+@pytest.mark.parametrize("case", sorted(UNUSUAL))
+def test_values_beyond_the_sample_are_scored_not_refused(
+    client: httpx.Client, record: dict[str, Any], case: str
+) -> None:
+    change, field = UNUSUAL[case]
+    response = client.post(PREDICT, json=change(record))
+    assert response.status_code == 200, response.text
+    assert field in response.text  # the warning names it
+
+
 def test_errors_name_the_record_in_a_list(
     client: httpx.Client, records: list[dict[str, Any]]
 ) -> None:
     batch = [dict(r) for r in records[:5]]
     batch[1]["loan_amount"] = "lots"
     batch[3].pop("home_ownership")
-    batch[3]["region"] = "atlantis"
+    batch[3]["delinquencies"] = -2
     response = client.post(PREDICT, json=batch)
     body = refusal(response, 422, "invalid_input")
     assert response.headers["x-model-version"] == f"{MODEL}:1"
     found = {(e["record"], e["field"]) for e in body["errors"]}
-    assert found == {(1, "loan_amount"), (3, "home_ownership"), (3, "region")}
+    assert found == {(1, "loan_amount"), (3, "home_ownership"), (3, "delinquencies")}
 
 
 def test_every_field_wrong_lists_every_field(

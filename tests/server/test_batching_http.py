@@ -83,13 +83,13 @@ def test_a_bad_record_fails_only_its_own_request(
     server: LiveServer, records: list[dict[str, Any]], expected: list[dict[str, Any]]
 ) -> None:
     bad_type = {**records[1], "loan_amount": "lots"}
-    bad_category = {**records[2], "region": "atlantis"}
+    bad_sign = {**records[2], "delinquencies": -1}  # never negative in the sample: refused
     bodies: list[Any] = []
     for i in range(40):
         if i % 10 == 3:
             bodies.append([records[0], bad_type])  # the second record is the bad one
         elif i % 10 == 7:
-            bodies.append(bad_category)
+            bodies.append(bad_sign)
         else:
             bodies.append(records[i % len(records)])
     responses = asyncio.run(send_all(server.url, bodies))
@@ -99,7 +99,7 @@ def test_a_bad_record_fails_only_its_own_request(
             assert [(e["record"], e["field"]) for e in body["errors"]] == [(1, "loan_amount")]
         elif i % 10 == 7:
             body = refusal(response, 422, "invalid_input")
-            assert [(e["record"], e["field"]) for e in body["errors"]] == [(0, "region")]
+            assert [(e["record"], e["field"]) for e in body["errors"]] == [(0, "delinquencies")]
         else:
             assert response.status_code == 200, response.text
             assert response.headers["x-model-version"] == f"{MODEL}:1"

@@ -261,7 +261,7 @@ def test_a_sourced_value_outside_the_contract_is_refused_naming_its_source(
     engine = create_engine(crm_url)
     with engine.begin() as connection:
         connection.exec_driver_sql(
-            "UPDATE customers SET account_balance = 1e12 WHERE customer_id = 9"
+            "UPDATE customers SET account_balance = -250 WHERE customer_id = 9"
         )
     engine.dispose()
     live = _serve(tmp_path, package_path, _customers(crm_url))
@@ -278,7 +278,7 @@ def test_a_sourced_value_outside_the_contract_is_refused_naming_its_source(
     assert refused.json()["message"] == "the entity's data does not match the model's contract"
     (error,) = refused.json()["errors"]
     assert error["field"] == "account_balance"
-    assert "above the maximum" in error["reason"]
+    assert error["reason"].startswith("-250 is below the minimum 0")
     assert error["reason"].endswith("(the value in source 'customers' for this entity)")
 
 

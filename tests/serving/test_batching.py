@@ -142,7 +142,7 @@ def test_a_bad_record_refuses_only_its_own_request(
 ) -> None:
     requests = make_requests(records, [2, 3, 1, 4, 5, 4, 2, 0, 3, 1, 2, 3], seed=3)
     requests[0][0]["loan_amount"] = "abc"  # the very first record of the batch
-    requests[5][2]["region"] = "atlantis"  # an unknown category
+    requests[5][2]["delinquencies"] = -1  # a negative count (the sample proves it is not)
     del requests[5][3]["home_ownership"]  # a required field missing, in the same request
     requests[8][1]["open_accounts"] = 2.5  # a fraction for an integer field
     requests[11][2] = [1, 2]  # not an object: the very last record of the batch
@@ -165,7 +165,7 @@ def test_a_bad_record_refuses_only_its_own_request(
         FieldError(0, "loan_amount", "expected a number, got string 'abc'")
     ]
     assert [(e.record, e.field) for e in answers[5].errors] == [
-        (2, "region"),
+        (2, "delinquencies"),
         (3, "home_ownership"),
     ]
     assert [(e.record, e.field) for e in answers[8].errors] == [(1, "open_accounts")]

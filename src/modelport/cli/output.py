@@ -10,11 +10,13 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from modelport.contract import Contract
+from modelport.contract import Contract, UnknownCategoryPolicy
+from modelport.contract.words import format_number
 from modelport.errors import ModelportError
 
-__all__ = ["console", "contract_table", "err_console", "fail_on_errors"]
+__all__ = ["console", "contract_hint", "contract_table", "err_console", "fail_on_errors"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -40,15 +42,56 @@ def fail_on_errors() -> Iterator[None]:
 
 
 def contract_table(contract: Contract) -> Table:
-    """The input contract as a table: one row per field."""
-    table = Table("field", "type", "required", "bounds / categories")
+    """The input contract as a table: one row per field, hard limits apart from expectations."""
+    table = Table("field", "type", "required", "hard limits", "expected range", "categories")
+    closed = "closed" if contract.unknown_categories is UnknownCategoryPolicy.REJECT else "known"
     for field in contract.fields:
+        required = "yes" if field.required else "no"
+        if field.default is not None:
+            required += f" (default {field.default!r})"
+        categories = []
         if field.categories is not None:
-            shown = ", ".join(field.categories[:6])
-            domain = shown + (" ..." if len(field.categories) > 6 else "")
-        elif field.minimum is not None or field.maximum is not None:
-            domain = f"[{field.minimum}, {field.maximum}]"
-        else:
-            domain = ""
-        table.add_row(field.name, field.type.value, "yes" if field.required else "no", domain)
+            categories.append(f"{closed}: {_some(field.categories)}")
+        if field.expected_categories is not None:
+            categories.append(f"expected: {_some(field.expected_categories)}")
+        table.add_row(
+            Text(field.name),
+            field.type.value,
+            required,
+            _range(field.minimum, field.maximum),
+            _range(field.expected_minimum, field.expected_maximum),
+            Text("; ".join(categories)),
+        )
     return table
+
+
+def contract_hint(contract: Contract) -> str | None:
+    """How to turn an expectation into a real limit, when the contract has expectations."""
+    ranged = [f for f in contract.fields if f.expected_maximum is not None]
+    listed = [f for f in contract.fields if f.expected_categories is not None]
+    if not ranged and not listed:
+        return None
+    example = (
+        f'"{ranged[0].name}": {{"maximum": ...}}'
+        if ranged
+        else f'"{listed[0].name}": {{"categories": [...]}}'
+    )
+    return (
+        "Hard limits refuse a record; a value outside an expected range or list (what the "
+        "sample showed) is scored and flagged with a warning. To refuse it, declare the real "
+        f"bound when packaging: mp.package(..., overrides={{{example}}})."
+    )
+
+
+def _range(low: float | None, high: float | None) -> str:
+    if low is None and high is None:
+        return ""
+    if high is None:
+        return f">= {format_number(low)}" if low is not None else ""
+    if low is None:
+        return f"<= {format_number(high)}"
+    return f"{format_number(low)} .. {format_number(high)}"
+
+
+def _some(values: list[str], shown: int = 6) -> str:
+    return ", ".join(values[:shown]) + (f" (+{len(values) - shown})" if len(values) > shown else "")

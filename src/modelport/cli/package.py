@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from modelport.cli.output import console, contract_table, fail_on_errors
+from modelport.cli.output import console, contract_hint, contract_table, fail_on_errors
 from modelport.package import open_package, pack
 from modelport.package.reference import check_reference
 
@@ -27,7 +27,11 @@ def verify(path: Path = typer.Argument(..., help="Package directory or .mpk arch
 
 @app.command()
 def inspect(path: Path = typer.Argument(..., help="Package directory or .mpk archive.")) -> None:
-    """Show what a package holds: task, runtime, contract and parity evidence."""
+    """Show what a package holds: task, runtime, contract and parity evidence.
+
+    The contract table sets the hard limits (refused) apart from the expected ranges and
+    categories the sample showed (scored, with a warning).
+    """
     with fail_on_errors():
         package = open_package(path)
     m = package.manifest
@@ -42,6 +46,9 @@ def inspect(path: Path = typer.Argument(..., help="Package directory or .mpk arc
         f"max abs diff {gaps}, tolerance {parity.tolerance:g}"
     )
     console.print(contract_table(m.contract))
+    hint = contract_hint(m.contract)
+    if hint:
+        console.print(hint, style="dim", highlight=False)
 
 
 @app.command("pack")

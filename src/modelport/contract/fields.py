@@ -9,7 +9,14 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 __all__ = ["Contract", "ExtraFieldPolicy", "FieldSpec", "FieldType", "UnknownCategoryPolicy"]
 
@@ -27,6 +34,10 @@ class FieldType(StrEnum):
         return self in (FieldType.NUMBER, FieldType.INTEGER, FieldType.BOOLEAN)
 
 
+_RANGED = (FieldType.NUMBER, FieldType.INTEGER)
+_EXPECTATIONS = ("expected_minimum", "expected_maximum", "expected_categories")
+
+
 class UnknownCategoryPolicy(StrEnum):
     REJECT = "reject"  # refuse the record, naming the field and the allowed values
     ALLOW = "allow"  # pass it to the model (OneHotEncoder(handle_unknown="ignore") copes)
@@ -38,7 +49,12 @@ class ExtraFieldPolicy(StrEnum):
 
 
 class FieldSpec(BaseModel):
-    """One input field."""
+    """One input field.
+
+    ``minimum``, ``maximum`` and ``categories`` are hard: a value outside them is refused
+    (categories under ``unknown_categories=reject``). The ``expected_*`` attributes are
+    what the sample showed: a value outside them is scored, with a warning.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -49,17 +65,38 @@ class FieldSpec(BaseModel):
     minimum: float | None = None
     maximum: float | None = None
     categories: list[str] | None = None
+    expected_minimum: float | None = None
+    expected_maximum: float | None = None
+    expected_categories: list[str] | None = None
     description: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> FieldSpec:
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise ValueError(f"{self.name}: minimum {self.minimum} exceeds maximum {self.maximum}")
-        if self.categories is not None and self.type is not FieldType.STRING:
+        low, high = self.expected_minimum, self.expected_maximum
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"{self.name}: expected minimum {low} exceeds expected maximum {high}")
+        if (low is not None or high is not None) and self.type not in _RANGED:
+            raise ValueError(f"{self.name}: only number and integer fields take an expected range")
+        if self.type is not FieldType.STRING and (
+            self.categories is not None or self.expected_categories is not None
+        ):
             raise ValueError(f"{self.name}: only string fields take categories")
         if self.default is not None and self.required:
             raise ValueError(f"{self.name}: a field with a default is optional (required=false)")
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_unset_expectations(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Expectations are written only when set: a manifest written before they existed
+        reads back to the same bytes, so its digest still verifies."""
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in _EXPECTATIONS:
+                if data.get(name, 0) is None:
+                    del data[name]
+        return data
 
 
 class Contract(BaseModel):
@@ -120,6 +157,13 @@ def _field_schema(spec: FieldSpec) -> dict[str, Any]:
         schema["maximum"] = spec.maximum
     if spec.categories is not None:
         schema["enum"] = list(spec.categories)
+    # Expectations refuse nothing: OpenAPI extensions, so callers can see them.
+    if spec.expected_minimum is not None:
+        schema["x-expected-minimum"] = spec.expected_minimum
+    if spec.expected_maximum is not None:
+        schema["x-expected-maximum"] = spec.expected_maximum
+    if spec.expected_categories is not None:
+        schema["x-expected-categories"] = list(spec.expected_categories)
     if spec.description:
         schema["description"] = spec.description
     if not spec.required:

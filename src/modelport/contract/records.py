@@ -3,8 +3,9 @@
 Nearly every record a service receives is valid, so the common case should cost a few
 dictionary lookups per field, not the general validator's column-by-column pass with
 its reasons. :class:`RecordReader` is compiled once per contract: one small converter
-per field that accepts only what is plainly valid (a JSON number inside the bounds, a
-known category, ``null`` for an optional field...) and gives up on anything else.
+per field that accepts only what is plainly valid (a JSON number inside the bounds and
+the expected range, a known and expected category, ``null`` for an optional field...) and
+gives up on anything else, a value that only deserves a warning included.
 When it gives up, the caller runs the general validator, which decides and explains;
 the reader never refuses anything itself, so there is one source of truth for what
 is valid and how a refusal is worded. A property test holds the two to the same
@@ -19,13 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from modelport.contract.fields import (
-    Contract,
-    ExtraFieldPolicy,
-    FieldSpec,
-    FieldType,
-    UnknownCategoryPolicy,
-)
+from modelport.contract.expectations import unwarned_categories, unwarned_range
+from modelport.contract.fields import Contract, ExtraFieldPolicy, FieldSpec, FieldType
 
 __all__ = ["RecordReader"]
 
@@ -43,9 +39,8 @@ class RecordReader:
         self._names = contract.names
         self._known = frozenset(self._names)
         self._reject_extra = contract.extra_fields is ExtraFieldPolicy.REJECT
-        reject_unknown = contract.unknown_categories is UnknownCategoryPolicy.REJECT
         self._fields = [
-            (spec.name, _converter(spec, enforce_domain, reject_unknown), spec.type.is_numeric)
+            (spec.name, _converter(spec, enforce_domain), spec.type.is_numeric)
             for spec in contract.fields
         ]
 
@@ -74,21 +69,23 @@ class RecordReader:
 _ABSENT = object()  # a field the record does not have; the general validator words it
 
 
-def _converter(spec: FieldSpec, enforce_domain: bool, reject_unknown: bool) -> Converter:
+def _converter(spec: FieldSpec, enforce_domain: bool) -> Converter:
     if spec.type is FieldType.BOOLEAN:
         convert = _boolean()
     elif spec.type.is_numeric:
         convert = _number(spec, enforce_domain)
     elif spec.type is FieldType.STRING:
-        categories = frozenset(spec.categories) if spec.categories is not None else None
-        convert = _string(categories if enforce_domain and reject_unknown else None)
+        # A category outside the list is refused (unknown_categories=reject) or warned
+        # about (allow, or an expected list): either way the general validator words it.
+        convert = _string(unwarned_categories(spec) if enforce_domain else None)
     else:
         convert = _date()
     return _with_missing(spec, convert, _default_outside_domain(spec, convert))
 
 
 def _default_outside_domain(spec: FieldSpec, convert: Converter) -> bool:
-    """A default the field's own checks would refuse (the general validator words it)."""
+    """A default the field's own checks would refuse or warn about (the general validator
+    words it)."""
     if spec.default is None or spec.type in (FieldType.DATE, FieldType.BOOLEAN):
         return False  # no bounds or categories to break
     default = float(spec.default) if spec.type.is_numeric else str(spec.default)
@@ -127,8 +124,8 @@ _MISSING = object()  # a present value that means "no value": NaN, or "" for tex
 
 def _number(spec: FieldSpec, enforce_domain: bool) -> Converter:
     integer = spec.type is FieldType.INTEGER
-    low = spec.minimum if enforce_domain else None
-    high = spec.maximum if enforce_domain else None
+    # The tighter of the hard and the expected bound: still two comparisons per value.
+    low, high = unwarned_range(spec) if enforce_domain else (None, None)
 
     def convert(value: Any) -> Any:
         kind = type(value)

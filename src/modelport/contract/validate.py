@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import reprlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelport.contract.expectations import FieldWarning
+from modelport.contract.expectations import (
+    FieldWarning,
+    categories_outside_expectations,
+    numbers_outside_expectations,
+)
 from modelport.contract.fields import (
     Contract,
     ExtraFieldPolicy,
@@ -29,6 +32,7 @@ from modelport.contract.fields import (
     UnknownCategoryPolicy,
 )
 from modelport.contract.records import RecordReader
+from modelport.contract.words import describe, format_number, listed, short
 from modelport.errors import FieldError
 
 __all__ = ["ABSENT", "Validated", "Validator", "format_number"]
@@ -52,38 +56,6 @@ ABSENT = _Absent()
 
 _TRUE_STRINGS = frozenset({"true", "1", "yes", "t", "y"})
 _FALSE_STRINGS = frozenset({"false", "0", "no", "f", "n"})
-
-
-def format_number(value: float) -> str:
-    """Numbers as people write them: ``10.9``, ``-5``, ``1e+06``."""
-    if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return f"{value:.6g}"
-
-
-def _short_repr() -> reprlib.Repr:
-    # Bounded in depth and length: a client's 1,000-deep or 10 MB value costs nothing here.
-    short = reprlib.Repr()
-    short.maxlevel, short.maxstring, short.maxother = 2, 30, 30
-    short.maxlist = short.maxdict = 4
-    return short
-
-
-_SHORT_REPR = _short_repr()
-_KINDS = {
-    bool: "boolean",
-    str: "string",
-    int: "number",
-    float: "number",
-    list: "array",
-    dict: "object",
-}
-
-
-def _describe(value: Any) -> str:
-    """``string 'abc'``, ``array [1, 2]``: the JSON kind and a short excerpt of a value."""
-    kind = _KINDS.get(type(value), type(value).__name__)
-    return f"{kind} {_SHORT_REPR.repr(value)}"
 
 
 @dataclass(slots=True)
@@ -119,6 +91,7 @@ class Validated:
 class _ColumnResult:
     values: np.ndarray
     bad: dict[int, str] = field(default_factory=dict)  # row -> reason
+    warned: dict[int, str] = field(default_factory=dict)  # row -> reason (scored anyway)
 
 
 class Validator:
@@ -153,7 +126,7 @@ class Validator:
         for index, record in enumerate(records):
             if not isinstance(record, dict):
                 not_objects.add(index)
-                reason = f"expected a JSON object, got {_describe(record)}"
+                reason = f"expected a JSON object, got {describe(record)}"
                 errors[index] = [FieldError(index, None, reason)]
         if self.contract.extra_fields is ExtraFieldPolicy.REJECT:
             for index, record in enumerate(records):
@@ -217,6 +190,7 @@ class Validator:
     ) -> Validated:
         """Type every column; ``skip`` rows are already refused as a whole (not objects)."""
         typed: dict[str, np.ndarray] = {}
+        warned: list[FieldWarning] = []
         for spec in self.contract.fields:
             result = self._check_column(spec, raw[spec.name], lenient, enforce_domain)
             typed[spec.name] = result.values
@@ -224,6 +198,12 @@ class Validator:
                 if row in skip:
                     continue
                 errors.setdefault(row, []).append(FieldError(row, spec.name, reason))
+            warned.extend(FieldWarning(row, spec.name, why) for row, why in result.warned.items())
+        # A refused row carries its errors, not warnings; by row, then in field order.
+        warnings = sorted(
+            (w for w in warned if w.record not in errors and w.record not in skip),
+            key=lambda w: w.record,
+        )
         if errors:
             keep = np.ones(n, dtype=bool)
             keep[list(errors)] = False
@@ -232,7 +212,7 @@ class Validator:
         else:
             accepted = np.arange(n)
         flat = [error for row in sorted(errors) for error in errors[row]]
-        return Validated(columns=typed, accepted=accepted, errors=flat, n_rows=n)
+        return Validated(columns=typed, accepted=accepted, errors=flat, n_rows=n, warnings=warnings)
 
     def _check_column(
         self, spec: FieldSpec, raw: np.ndarray, lenient: bool, enforce_domain: bool
@@ -241,15 +221,17 @@ class Validator:
             result = _numeric_column(spec, raw, lenient)
             if enforce_domain:
                 _check_bounds(spec, result)
+                result.warned = numbers_outside_expectations(spec, result.values, result.bad)
         elif spec.type is FieldType.STRING:
             result = _string_column(spec, raw)
             categories = self._category_sets.get(spec.name)
-            if (
-                enforce_domain
-                and categories is not None
-                and self.contract.unknown_categories is UnknownCategoryPolicy.REJECT
-            ):
-                _check_categories(spec, result, categories)
+            policy = self.contract.unknown_categories
+            if enforce_domain:
+                if categories is not None and policy is UnknownCategoryPolicy.REJECT:
+                    _check_categories(spec, result, categories)
+                result.warned = categories_outside_expectations(
+                    spec, result.values, policy, result.bad
+                )
         else:
             result = _date_column(spec, raw)
         return result
@@ -368,9 +350,9 @@ def _number_converter(spec: FieldSpec, lenient: bool) -> Callable[[Any], float]:
                 try:
                     number = float(value.strip())
                 except ValueError:
-                    raise _Refused(f"expected {expected}, got {_describe(value)}") from None
+                    raise _Refused(f"expected {expected}, got {describe(value)}") from None
             else:
-                raise _Refused(f"expected {expected}, got {_describe(value)}")
+                raise _Refused(f"expected {expected}, got {describe(value)}")
         else:
             try:
                 number = float(value)
@@ -395,7 +377,7 @@ def _boolean_converter(lenient: bool) -> Callable[[Any], float]:
                 return 1.0
             if text in _FALSE_STRINGS:
                 return 0.0
-        raise _Refused(f"expected a boolean, got {_describe(value)}")
+        raise _Refused(f"expected a boolean, got {describe(value)}")
 
     return convert
 
@@ -440,17 +422,14 @@ def _string_column(spec: FieldSpec, raw: np.ndarray) -> _ColumnResult:
 def _as_string(value: Any) -> str:
     if isinstance(value, str):
         return value
-    raise _Refused(f"expected a string, got {_describe(value)}")
+    raise _Refused(f"expected a string, got {describe(value)}")
 
 
 def _check_categories(spec: FieldSpec, result: _ColumnResult, categories: frozenset[str]) -> None:
-    known = list(spec.categories or [])
-    allowed = ", ".join(repr(c) for c in known[:10]) + (", ..." if len(known) > 10 else "")
+    allowed = listed(spec.categories or [])
     for row, value in enumerate(result.values):
         if value is not None and value not in categories and row not in result.bad:
-            result.bad[row] = (
-                f"{_SHORT_REPR.repr(value)} is not one of the known categories ({allowed})"
-            )
+            result.bad[row] = f"{short(value)} is not one of the known categories ({allowed})"
 
 
 def _date_column(spec: FieldSpec, raw: np.ndarray) -> _ColumnResult:
@@ -467,7 +446,7 @@ def _as_iso_date(value: Any) -> str:
             return dt.date.fromisoformat(value.strip()[:10]).isoformat()
         except ValueError:
             pass
-    raise _Refused(f"expected a date as YYYY-MM-DD, got {_describe(value)}")
+    raise _Refused(f"expected a date as YYYY-MM-DD, got {describe(value)}")
 
 
 def _to_date(value: Any) -> dt.date:

@@ -16,7 +16,10 @@ Decisions worth knowing:
   the candidate rejects unknown categories; with ``unknown_categories=allow`` the values
   still pass, and the change is reported as non-breaking with that reason;
 * ``unknown_categories`` turning to ``reject`` is breaking only if some candidate field
-  has categories (otherwise the policy has nothing to refuse).
+  has categories (otherwise the policy has nothing to refuse);
+* expectations (``expected_minimum``, ``expected_maximum``, ``expected_categories``: the
+  sample's range and categories) refuse nothing, so changing them, narrowing included, is
+  never breaking: it is noted, because more (or fewer) answers will carry warnings.
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ class ChangeKind(StrEnum):
     EXTRA_FIELDS_IGNORED = "extra_fields_ignored"
     UNKNOWN_CATEGORIES_REJECTED = "unknown_categories_rejected"
     UNKNOWN_CATEGORIES_ALLOWED = "unknown_categories_allowed"
+    EXPECTED_RANGE_CHANGED = "expected_range_changed"
+    EXPECTED_CATEGORIES_CHANGED = "expected_categories_changed"
 
 
 _BOUND_KINDS = {  # (bound, narrower) -> kind
@@ -241,8 +246,10 @@ def _field_changes(old: FieldSpec, new: FieldSpec, candidate: Contract) -> list[
         )
     if _has_bounds(old.type) and _has_bounds(new.type):
         changes.extend(_bound_changes(old, new))
+        changes.extend(_expected_range_change(old, new))
     if old.type == FieldType.STRING and new.type == FieldType.STRING:
         changes.extend(_category_changes(old, new, candidate))
+        changes.extend(_expected_categories_change(old, new))
     return changes
 
 
@@ -318,7 +325,55 @@ def _category_changes(
             )
 
 
+def _expected_range_change(old: FieldSpec, new: FieldSpec) -> Iterator[ContractChange]:
+    was = (old.expected_minimum, old.expected_maximum)
+    now = (new.expected_minimum, new.expected_maximum)
+    if was != now:
+        yield ContractChange(
+            old.name,
+            ChangeKind.EXPECTED_RANGE_CHANGED,
+            False,
+            f"field {old.name!r} now expects {_range(*now)} (it expected {_range(*was)}): "
+            f"{_WARNED}",
+        )
+
+
+def _expected_categories_change(old: FieldSpec, new: FieldSpec) -> Iterator[ContractChange]:
+    was, now = old.expected_categories, new.expected_categories
+    if was == now:
+        return
+    if now is None:
+        words = ["no longer expects a list of categories"]
+    elif was is None:
+        words = [f"now expects the categories {_values(now)}"]
+    else:
+        gone = [c for c in was if c not in set(now)]
+        added = [c for c in now if c not in set(was)]
+        words = [f"no longer expects {_values(gone)}"] if gone else []
+        words += [f"now also expects {_values(added)}"] if added else []
+    yield ContractChange(
+        old.name,
+        ChangeKind.EXPECTED_CATEGORIES_CHANGED,
+        False,
+        f"field {old.name!r} {' and '.join(words)}: other values are scored with a warning, "
+        "not refused",
+    )
+
+
+_WARNED = "values outside it are scored with a warning, not refused"
+
+
 # -- words -------------------------------------------------------------------------------
+
+
+def _range(low: float | None, high: float | None) -> str:
+    if low is None and high is None:
+        return "any value"
+    if high is None:
+        return f"values of at least {_number(low)}"
+    if low is None:
+        return f"values of at most {_number(high)}"
+    return f"values from {_number(low)} to {_number(high)}"
 
 
 def _number(value: float | None) -> str:
