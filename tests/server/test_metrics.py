@@ -118,3 +118,20 @@ def test_records_with_input_warnings_are_counted_per_version() -> None:
     assert count("warned", "3") == before[0], "folded in the background, not on the hot path"
     render_metrics(metrics)  # a scrape folds first
     assert (count("warned", "3") - before[0], count("warned", "4") - before[1]) == (7, 1)
+
+
+def test_answers_with_warnings_are_counted_over_http(
+    client: httpx.Client, record: dict[str, Any]
+) -> None:
+    """A value beyond the sample's range is scored with a warning, and counted."""
+    before = scrape(client)
+    unusual = {**record, "loan_amount": 1e12}
+    assert client.post(PATH, json=record).status_code == 200
+    answered = client.post(PATH, json=[unusual, record, unusual])
+    assert answered.status_code == 200, answered.text
+    warned = ["warnings" in answer for answer in answered.json()["prediction"]]
+    assert warned == [True, False, True]
+    after = scrape(client)
+    labels = {"model": MODEL, "version": "1"}
+    name = "modelport_input_warnings_total"
+    assert value(after, name, **labels) - value(before, name, **labels) == 2
