@@ -8,6 +8,8 @@ none is refused; and values the domain cannot take are still refused, naming the
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,6 +22,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 import modelport as mp
 from modelport.contract import Contract, FieldType, Validated, Validator
 from modelport.package import open_package
+from modelport.runtime import WARNINGS_ATTR
 
 NUMERIC = ["income", "balance", "age", "tenure_months"]
 REGIONS = ["east", "north", "south", "west"]
@@ -50,7 +53,7 @@ def target(frame: pd.DataFrame, seed: int) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def contract(tmp_path_factory: pytest.TempPathFactory) -> Contract:
+def package_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     sample = customers(2_000, seed=11)
     prepare = ColumnTransformer(
         [
@@ -69,8 +72,13 @@ def contract(tmp_path_factory: pytest.TempPathFactory) -> Contract:
         # a closed list is the caller's to declare (the encoder would score any region)
         overrides={"region": {"categories": REGIONS}},
     )
+    return built.path
+
+
+@pytest.fixture(scope="module")
+def contract(package_path: Path) -> Contract:
     # what the manifest on disk says (read back and verified), not what was built in memory
-    return open_package(built.path).manifest.contract
+    return open_package(package_path).manifest.contract
 
 
 def outside_expectations(contract: Contract, fresh: pd.DataFrame) -> set[tuple[int, str]]:
@@ -138,6 +146,30 @@ def test_fresh_rows_of_the_same_distribution_are_all_accepted_and_the_odd_ones_f
     from_records = validator.validate_records(records)
     assert from_records.errors == []
     assert from_records.warnings == [w for w in validated.warnings if w.record < 20_000]
+
+
+def test_the_package_scores_every_fresh_row_and_its_answers_flag_the_odd_ones(
+    package_path: Path, contract: Contract
+) -> None:
+    """End to end through ``mp.load``: 200,000 fresh rows scored, none refused, and the
+    warnings in the answers are exactly the values outside the expected ranges."""
+    fresh = customers(200_000, seed=12)
+    scorer = mp.load(package_path)
+    scored = scorer.predict(fresh)
+    assert len(scored) == len(fresh) and scored["proba_1"].between(0, 1).all()
+    expected = outside_expectations(contract, fresh)
+    assert {(w["record"], w["field"]) for w in scored.attrs[WARNINGS_ATTR]} == expected
+    # JSON records (as the HTTP API receives them) carry the warnings on each answer
+    head = fresh.head(5_000)
+    records = [
+        {k: v for k, v in row.items() if not (isinstance(v, float) and np.isnan(v))}
+        for row in head.to_dict(orient="records")
+    ]
+    answers = scorer.score(scorer.validate(records)).answers()
+    assert len(answers) == len(records)
+    flagged = {(i, w["field"]) for i, a in enumerate(answers) for w in a.get("warnings", [])}
+    assert flagged == {(row, name) for row, name in expected if row < 5_000}
+    np.testing.assert_allclose([a["score"] for a in answers], scored["proba_1"][:5_000])
 
 
 def test_what_the_domain_cannot_take_is_still_refused_naming_the_field(
