@@ -233,8 +233,8 @@ def _decisioning(
     conformal = None
     if calibration is not None:
         frame, target = calibration
-        # the original model, not the scorer: the scorer would refuse calibration rows
-        # outside the ranges the sample showed; parity keeps the two within the tolerance
+        # the original model, not the scorer: the decisions are part of the scorer being
+        # built, and parity keeps the two within the tolerance
         conformal = calibrate_for_package(model, frame, target, coverage)
     return Decisioning(rules=rules, conformal=conformal).check(task, classes)
 
