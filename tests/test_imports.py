@@ -78,7 +78,7 @@ def test_scoring_by_path_imports_no_extra(scoring_package: tuple[Path, Path]) ->
         ("modelport.batch", []),
         ("modelport.features", []),  # the functions and pre-steps, not the sklearn steps
         # the HTTP server imports its own extra and nothing of the build stack
-        ("modelport.server.app", ["fastapi", "jwt", "prometheus_client", "starlette"]),
+        ("modelport.server.app", ["anyio", "fastapi", "jwt", "prometheus_client", "starlette"]),
     ],
 )
 def test_entry_points_import_only_their_extra(module: str, allowed: list[str]) -> None:

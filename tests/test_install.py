@@ -227,6 +227,7 @@ def attempt(what, call):
 attempt("package", lambda: mp.package(None, pd.DataFrame({"x": [1.0]}), name="m", path="m"))
 attempt("step", lambda: __import__("modelport.features", fromlist=["AgeFromDate"]).AgeFromDate)
 attempt("pipeline", lambda: __import__("modelport.datasets", fromlist=["x"]).loan_pipeline(None))
+attempt("server", lambda: __import__("modelport.server.app"))
 print(json.dumps(said))
 """
 
@@ -239,4 +240,5 @@ def test_python_api_needing_an_extra_says_which(run: Run) -> None:
         "package": f"mp.package {build}",
         "step": f"modelport.features.AgeFromDate {build}",
         "pipeline": f"modelport.datasets.loan_pipeline {build}",
+        "server": "modelport.server needs the server extra: pip install 'modelport[server]'",
     }

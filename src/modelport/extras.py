@@ -23,9 +23,10 @@ from modelport.errors import MissingExtra
 
 __all__ = ["EXTRAS", "extra_for", "missing_extra", "require"]
 
-# extra -> the top-level modules it installs (what must be importable for it to count)
+# extra -> the top-level modules it installs that modelport imports (anyio comes with
+# Starlette): all must be importable for the extra to count as installed
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "server": ("fastapi", "starlette", "uvicorn", "prometheus_client", "jwt"),
+    "server": ("fastapi", "starlette", "anyio", "uvicorn", "prometheus_client", "jwt"),
     "build": ("sklearn", "onnx", "skops"),
     "postgres": ("psycopg",),
     "dask": ("dask", "distributed"),
