@@ -1,135 +1,134 @@
-"""The serving hot path at two commits, side by side: did a change make predict slower?
+"""Two commits on the three user-facing paths, paired: did a change make anything slower?
 
-    python benchmarks/commits.py c49d58b            # that commit against HEAD
-    python benchmarks/commits.py c49d58b main~3     # any two commits
+    python benchmarks/commits.py bca90c2                  # that commit against HEAD, all suites
+    python benchmarks/commits.py bca90c2 main~3           # any two commits
+    python benchmarks/commits.py bca90c2 --suite score    # online, score, batch or all
+    python benchmarks/commits.py bca90c2 --quick          # smoke: benchmarks/.work/commits-quick.md
 
-Checks both commits out as git worktrees (``benchmarks/.work/commits``), builds the loan
-model's package once, registers it in a registry of each commit's own (each with its own
-schema), and serves it from each commit's source tree: one uvicorn worker, defaults
-(authentication off, metrics on, access log on). Then the paired rounds of
-``online_peers.paired`` (servers pinned to core 0, wrk to core 1, fresh server pairs,
-ABBA rounds, alternating start order), single record, 16 connections; and the control,
-HEAD against itself, for the noise floor. Writes ``benchmarks/results/commits.md``.
+Checks both commits out as git worktrees (``benchmarks/.work/commits``) and runs each one's
+own code only (``PYTHONPATH=<worktree>/src``): the data are made once, by the base
+commit's ``modelport.datasets``, as Parquet; each commit trains and packages the same three
+models from them with its own ``mp.package`` (so each side's manifests are in its own
+format), and registers each, with its own CLI, in a registry of its own per suite
+(:mod:`commits_parts.sides`). Then, per suite (:mod:`commits_parts.suites`):
+
+* ``online``: ``POST /v1/models/loan-approval/predict``, one record, 16 connections;
+* ``score``: ``POST /v1/score`` by customer id, the customer table in SQLite, cache warm;
+* ``batch``: ``modelport batch score`` of a 500,000-row Parquet file, both cores.
+
+The HTTP suites run the paired rounds of ``online_peers.paired`` (one uvicorn worker pinned
+to core 0, wrk to core 1, fresh server pairs in alternating start order, ABBA rounds); the
+batch suite runs the two CLIs in ABBA / BAAB blocks. Every suite also compares the head
+commit with itself, the control that shows the method's noise floor. Writes
+``benchmarks/results/commits.md``, a section per suite. The whole plan takes about 20
+minutes on 2 cores, ``--quick`` about 3.
 """
 
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
+import os
+import platform
+import shutil
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
-from sklearn.ensemble import RandomForestClassifier
-
-import modelport as mp
-from modelport.datasets import LOAN_FEATURES, loan_applications, loan_pipeline
+from commits_parts.report import Section, render_section
+from commits_parts.sides import Side, checkout, git, make_data, prepare
+from commits_parts.suites import PLANS, Bench, Plan, batch, online, score
 from online_peers import wrk
 from online_peers.machine import machine
-from online_peers.paired import SERVER_CPU, compare, pinned, render_paired
-from online_peers.procs import Processes, Server
+from online_peers.procs import Processes
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-NAME = "loan-approval"
-PLAN = (6, 4, 2.5)  # server pairs, ABBA rounds per pair, seconds per run
+SUITES: dict[str, Callable[[Bench, Plan], Section]] = {
+    "online": online,
+    "score": score,
+    "batch": batch,
+}
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("base", help="the commit to compare against")
     parser.add_argument("head", nargs="?", default="HEAD", help="the commit measured (HEAD)")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 2 pairs x 2 rounds")
+    parser.add_argument("--suite", choices=[*SUITES, "all"], default="all")
+    parser.add_argument("--quick", action="store_true", help="smoke run: small and short")
+    parser.add_argument("--rebuild", action="store_true", help="remake data and packages")
     parser.add_argument("--work", type=Path, default=HERE / ".work" / "commits")
-    parser.add_argument("--output", type=Path, default=HERE / "results" / "commits.md")
-    return parser.parse_args()
-
-
-def git(*args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
-
-
-def checkout(commit: str, work: Path) -> Path:
-    """A worktree of ``commit`` (reused if it is there already)."""
-    tree = work / commit[:12]
-    if not (tree / "src" / "modelport").is_dir():
-        git("worktree", "add", "--detach", "--force", str(tree), commit)
-    return tree
-
-
-def register(tree: Path, home: Path, package: Path) -> None:
-    """Register ``package`` as production with ``tree``'s own code (its own schema)."""
-    command = [sys.executable, "-m", "modelport.cli.main", "models", "register", str(package)]
-    env = {"PYTHONPATH": str(tree / "src"), "MODELPORT_HOME": str(home), "PATH": "/usr/bin"}
-    done = subprocess.run(
-        [*command, "--alias", "production"], env=env, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"registering with {tree.name} failed: {done.stderr or done.stdout}")
+    parser.add_argument("--output", type=Path, help="default: benchmarks/results/commits.md")
+    args = parser.parse_args()
+    if args.output is None:
+        quick = HERE / ".work" / "commits-quick.md"
+        args.output = quick if args.quick else HERE / "results" / "commits.md"
+    return args
 
 
 def main() -> None:
     args = parse_args()
-    commits = {"base": git("rev-parse", args.base), "head": git("rev-parse", args.head)}
-    labels = {
-        "base": f"{args.base} ({commits['base'][:8]})",
-        "head": f"{args.head} ({commits['head'][:8]})",
-    }
+    began = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    suites = list(SUITES) if args.suite == "all" else [args.suite]
+    plans = PLANS["quick" if args.quick else "full"]
     args.work.mkdir(parents=True, exist_ok=True)
-    data = loan_applications(20_000, seed=42)
-    model = loan_pipeline(RandomForestClassifier(n_estimators=100, max_depth=12, random_state=0))
-    model.fit(data[LOAN_FEATURES], data["approved"])
-    package = mp.package(model, data, name=NAME, path=args.work / "package", replace=True).path
-    homes: dict[str, Path] = {}
-    trees: dict[str, Path] = {}
-    for side, commit in commits.items():
-        trees[side] = checkout(commit, args.work)
-        homes[side] = args.work / f"home-{side}-{commit[:12]}"
-        if not (homes[side] / "registry.db").exists():
-            register(trees[side], homes[side], package)
-    record = {k: (None if v != v else v) for k, v in data[LOAN_FEATURES].iloc[0].items()}
-    body = orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY)
-    script = wrk.write_script(args.work / "predict.lua", body)
-    wrk_bin = wrk.ensure_wrk()
+    base_commit, head_commit = git("rev-parse", args.base), git("rev-parse", args.head)
+    data = args.work / f"data-{base_commit[:12]}"
+    sides = [
+        Side(
+            ref,
+            commit,
+            checkout(commit, args.work),
+            args.work / "sides" / f"{commit[:12]}-data-{base_commit[:12]}",
+        )
+        for ref, commit in ((args.base, base_commit), (args.head, head_commit))
+    ]
+    base, head = sides
+    if args.rebuild:
+        for place in (data, base.place, head.place):
+            shutil.rmtree(place, ignore_errors=True)
+    logs = args.work / "logs"
+    make_data(base.tree, data, plans["batch"].rows, logs)
+    prepare(sides, data, logs, suites)
+    wrk_bin = wrk.ensure_wrk() if {"online", "score"} & set(suites) else ""
     procs = Processes()
-    by_label = {labels[side]: side for side in commits}
-
-    def start(setting: str, name: str, port: int) -> Server:
-        side = by_label[setting]
-        command = [sys.executable, "-m", "uvicorn", "modelport.server.app:factory", "--factory"]
-        command += ["--port", str(port), "--no-access-log", "--log-level", "warning"]
-        env = {"PYTHONPATH": str(trees[side] / "src"), "MODELPORT_HOME": str(homes[side])}
-        log = args.work / "logs" / f"{side}-{name}-{port}.log"
-        server = procs.start(name, pinned(command, SERVER_CPU), log, env, None)
-        server.wait_ready(f"http://127.0.0.1:{port}/readyz", 120)
-        return server
-
-    def url_of(port: int) -> str:
-        return f"http://127.0.0.1:{port}/v1/models/{NAME}/predict"
-
-    pairs, rounds, seconds = (2, 2, 2.0) if args.quick else PLAN
+    bench = Bench(base, head, args.work, data, procs, wrk_bin)
     try:
-        results = [
-            compare(start, procs, wrk_bin, url_of, script, pair, pairs, rounds, seconds)
-            for pair in ((labels["head"], labels["base"]), (labels["head"], labels["head"]))
-        ]
+        sections = [SUITES[suite](bench, plans[suite]) for suite in suites]
     finally:
         procs.stop_all()
-    intro = (
-        f"`python benchmarks/commits.py {args.base} {args.head}` on "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine()}. modelport served from "
-        "each commit's own source tree (one uvicorn worker, default settings: authentication "
-        "off, metrics and access log on), the same package, single record, 16 connections; "
-        "paired rounds as in `online.py`'s cost of metrics. The second row is the control: "
-        "the same commit on both sides."
+    minutes = (time.perf_counter() - began) / 60
+    command = f"python benchmarks/commits.py {args.base} {args.head}"
+    command += (f" --suite {args.suite}" if args.suite != "all" else "") + (
+        " --quick" if args.quick else ""
     )
-    lines = ["# The serving hot path at two commits", ""]
-    lines += render_paired("Throughput, paired", intro, results)
+    lines = [
+        "# Two commits on the three user-facing paths",
+        "",
+        f"`{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {minutes:.0f} min in all. "
+        f"Machine: {machine()}, Python {platform.python_version()}. Load average (1 min) "
+        f"before the run {load_before:.2f}, after it {os.getloadavg()[0]:.2f} (the run's own "
+        "load included).",
+        "",
+        f"A is {head.label} (commit `{head.commit}`), B is {base.label} (commit "
+        f"`{base.commit}`). Each "
+        "runs its own code only: a git worktree of the commit on `PYTHONPATH`, with this "
+        "venv's libraries. The data are made once, by B's `modelport.datasets`, and written "
+        "as Parquet; each commit trains (same rows, same seeds) and packages the models with "
+        "its own `mp.package`, and registers them with its own CLI in a registry of its "
+        "own. In every table the first row compares the two commits (a ratio above 1: A "
+        "is faster), the second is the control, A against itself: the same method's noise "
+        "floor. HTTP suites: one uvicorn worker per server, pinned to core 0, wrk (one "
+        f"thread, {wrk.TIMEOUT} timeout) pinned to core 1; fresh server pairs, started in "
+        "alternating order, each measured in ABBA rounds (`online_peers/paired.py`).",
+        "",
+    ]
+    for section in sections:
+        lines += render_section(section)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text("\n".join(lines))
-    print(f"wrote {args.output}")
+    print(f"\nwrote {args.output} ({minutes:.1f} min)")
 
 
 if __name__ == "__main__":
