@@ -156,6 +156,13 @@ def test_core_install_keeps_a_registry_on_sqlite(run: Run, built: Built, tmp_pat
     scored = run(*batch, "--workers", "1", "--quiet", "--ignore-extra")
     assert scored.returncode == 0, scored.stderr
     assert len(pd.read_parquet(tmp_path / "out.parquet")) == len(expected)
+    # a promotion with test data measures metrics with scikit-learn: not here
+    promote = ["modelport", "promote", NAME, "1", "--to", "staging", "--target", "approved"]
+    refused = run(*promote, "--test-data", str(rows))
+    assert (refused.returncode, refused.stderr.strip()) == (
+        1,
+        _line("measuring metrics on test data", "build"),
+    )
 
 
 def _line(what: str, extra: str) -> str:

@@ -6,7 +6,9 @@ import json
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Column, Table
+from rich.text import Text
 
 from modelport.cli.models import open_registry
 from modelport.cli.output import console, err_console
@@ -182,10 +184,10 @@ def _finish(report: PromotionReport, success: str) -> None:
     table = Table(Column("gate"), Column("result", no_wrap=True), Column("detail", overflow="fold"))
     for gate in report.gates:
         mark = "[green]pass[/]" if gate.passed else "[bold red]FAIL[/]"
-        table.add_row(gate.gate, mark, gate.detail)
+        table.add_row(gate.gate, mark, Text(gate.detail))  # plain text: [x] is no markup
     console.print(table)
     if not report.passed:
-        err_console.print(f"[bold red]refused[/]: {report.refusal()}", highlight=False)
+        err_console.print(f"[bold red]refused[/]: {escape(report.refusal())}", highlight=False)
         raise typer.Exit(1)
     console.print(success, highlight=False)
 

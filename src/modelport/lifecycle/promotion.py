@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from modelport.errors import AliasNotFound, Conflict, ModelportError
+from modelport.errors import AliasNotFound, Conflict, MissingExtra, ModelportError
 from modelport.lifecycle.evaluation import Evaluation, evaluate, read_test_data
 from modelport.lifecycle.gates import (
     GatePolicy,
@@ -222,6 +222,8 @@ def _metric_gates(
     try:
         data = read_test_data(test_data)
         candidate: Evaluation = evaluate(package, data, target)
+    except MissingExtra:
+        raise  # this machine cannot measure: a fact about the install, not about the version
     except ModelportError as exc:
         yield GateResult("test data", False, str(exc))
         return
@@ -236,6 +238,8 @@ def _metric_gates(
     else:
         try:
             current = evaluate(current_package, data, target)
+        except MissingExtra:
+            raise
         except ModelportError as exc:
             yield GateResult(f"no worse than {label}", False, f"{label} cannot be scored: {exc}")
             return
