@@ -21,4 +21,3 @@ __all__ = [
     "new_api_key",
     "read_scopes",
 ]
-
