@@ -1,5 +1,6 @@
-"""Lifecycle: promotion gates, rollback, and the evidence they weigh (test-set metrics,
-contract compatibility). See ``docs/lifecycle.md``."""
+"""Lifecycle, the control plane: promotion gates, rollback, the evidence they weigh
+(test-set metrics, contract compatibility) and registering uploaded archives. The admin
+API is its HTTP adapter. See ``docs/lifecycle.md``."""
 
 from modelport.lifecycle.compatibility import (
     ChangeKind,
@@ -18,6 +19,7 @@ from modelport.lifecycle.evaluation import (
 )
 from modelport.lifecycle.gates import GatePolicy, GateResult, Requirement
 from modelport.lifecycle.promotion import PromotionReport, promote, rollback
+from modelport.lifecycle.uploads import register_archive
 
 __all__ = [
     "METRICS",
@@ -36,5 +38,6 @@ __all__ = [
     "metrics_for",
     "promote",
     "read_test_data",
+    "register_archive",
     "rollback",
 ]

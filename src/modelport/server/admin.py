@@ -29,9 +29,14 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from modelport.errors import InvalidInput, PackageError
-from modelport.lifecycle import GatePolicy, PromotionReport, Requirement, promote, rollback
-from modelport.package.archive import unpack
-from modelport.package.load import verify_directory
+from modelport.lifecycle import (
+    GatePolicy,
+    PromotionReport,
+    Requirement,
+    promote,
+    register_archive,
+    rollback,
+)
 from modelport.package.manifest import check_name
 from modelport.registry import Action, ModelVersion, Registry
 from modelport.registry.refs import MAX_VERSION
@@ -145,7 +150,9 @@ def add_admin_routes(app: FastAPI, registry: Registry, data_dir: Path | None = N
                     return error_response(400, "malformed_request", "the upload was cut off")
             try:
                 version = await to_thread.run_sync(
-                    lambda: _register_archive(registry, name, archive, alias, _actor(request))
+                    lambda: register_archive(
+                        registry, name, archive, alias=alias, actor=_actor(request)
+                    )
                 )
             except PackageError as refused:  # the client's archive, not the server's trouble
                 # the server's scratch paths are nobody's business
@@ -249,19 +256,6 @@ def add_admin_routes(app: FastAPI, registry: Registry, data_dir: Path | None = N
         return json_response({"success": True, "message": message, "id": done.id}, 202)
 
     app.include_router(router)
-
-
-def _register_archive(
-    registry: Registry, name: str, archive: Path, alias: str | None, actor: str
-) -> ModelVersion:
-    unpacked = unpack(archive, archive.with_name("package"))
-    manifest = verify_directory(unpacked)
-    if manifest.name != name:
-        raise InvalidInput(
-            f"the package is model {manifest.name!r}; upload it to /v1/admin/models/"
-            f"{manifest.name}/versions"
-        )
-    return registry.register(unpacked, alias=alias, actor=actor)
 
 
 def _actor(request: Request) -> str:
