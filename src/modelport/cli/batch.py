@@ -187,25 +187,27 @@ def _print_summary(summary: BatchSummary) -> None:
             highlight=False,
         )
     if summary.rows_rejected:
-        fields = list(summary.rejected_fields.items())
-        shown = ", ".join(f"{name} {count:,}" for name, count in fields[:5])
-        more = ", ..." if len(fields) > 5 else ""
         console.print(
-            f"[yellow]rejected[/] {_rows(summary.rows_rejected)} ({shown}{more}): "
-            f"see {summary.rejects}",
+            f"[yellow]rejected[/] {_rows(summary.rows_rejected)} "
+            f"({_per_field(summary.rejected_fields)}): see {summary.rejects}",
             highlight=False,
         )
     else:
         console.print(f"rejected 0 rows ({summary.rejects} is empty)", highlight=False)
     if summary.rows_outside_expected:
-        fields = list(summary.outside_expected_fields.items())
-        shown = ", ".join(f"{name} {count:,}" for name, count in fields[:5])
-        more = ", ..." if len(fields) > 5 else ""
         console.print(
             f"outside the expected ranges: {_rows(summary.rows_outside_expected)} "
-            f"({shown}{more}), scored; declare real bounds in the contract to refuse them",
+            f"({_per_field(summary.outside_expected_fields)}), scored; declare real bounds "
+            "in the contract to refuse them",
             highlight=False,
         )
+
+
+def _per_field(counts: dict[str, int], shown: int = 5) -> str:
+    """``loan_amount 12, age 3, ...``: the first ``shown`` fields and their row counts."""
+    fields = list(counts.items())
+    listed = ", ".join(f"{name} {count:,}" for name, count in fields[:shown])
+    return listed + (", ..." if len(fields) > shown else "")
 
 
 def _rows(count: int) -> str:

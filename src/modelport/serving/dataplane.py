@@ -104,17 +104,12 @@ class ScoreRequest(RequestRef):
     inputs: Mapping[str, Any] = field(default_factory=dict)
 
 
-class PredictResult:
-    """What ``predict`` gives: the version that answered and one answer per record.
+class _Answered:
+    """A result of one model version; plain slotted classes, made once per request."""
 
-    A plain slotted class: made once per request, so made cheaply. Do not change it.
-    """
+    __slots__ = ("model",)
 
-    __slots__ = ("answers", "model")
-
-    def __init__(self, model: LoadedModel, answers: list[Answer]) -> None:
-        self.model = model
-        self.answers = answers
+    model: LoadedModel
 
     @property
     def name(self) -> str:
@@ -124,17 +119,30 @@ class PredictResult:
     def version(self) -> int:
         return self.model.version
 
+
+class PredictResult(_Answered):
+    """What ``predict`` gives: the version that answered and one answer per record.
+
+    A plain slotted class: made once per request, so made cheaply. Do not change it.
+    """
+
+    __slots__ = ("answers",)
+
+    def __init__(self, model: LoadedModel, answers: list[Answer]) -> None:
+        self.model = model
+        self.answers = answers
+
     @property
     def warnings(self) -> dict[int, list[dict[str, Any]]]:
         """Record index -> what its answer warns of (values outside the expected range)."""
         return {i: a["warnings"] for i, a in enumerate(self.answers) if "warnings" in a}
 
 
-class EntityScore:
+class EntityScore(_Answered):
     """What ``score_entity`` gives: the version, the entity's keys, the record assembled
     for it (sourced and request inputs) and the model's answer."""
 
-    __slots__ = ("answer", "entity", "model", "record")
+    __slots__ = ("answer", "entity", "record")
 
     def __init__(
         self, model: LoadedModel, entity: Mapping[str, Any], record: Answer, answer: Answer
@@ -143,14 +151,6 @@ class EntityScore:
         self.entity = entity
         self.record = record
         self.answer = answer
-
-    @property
-    def name(self) -> str:
-        return self.model.name
-
-    @property
-    def version(self) -> int:
-        return self.model.version
 
     @property
     def score(self) -> Any:
