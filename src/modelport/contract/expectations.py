@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from modelport.contract.fields import FieldSpec, UnknownCategoryPolicy
-from modelport.contract.words import format_number, listed, short
+from modelport.contract.words import listed, outside_range, short
 
 __all__ = [
     "FieldWarning",
@@ -49,23 +49,10 @@ def numbers_outside_expectations(
     spec: FieldSpec, values: np.ndarray, skip: Container[int]
 ) -> dict[int, str]:
     """Row -> reason for the values outside the expected range (NaN, missing, is never)."""
-    reasons: dict[int, str] = {}
-    limits = (
-        (spec.expected_minimum, np.less, "below the expected minimum"),
-        (spec.expected_maximum, np.greater, "above the expected maximum"),
+    outside = outside_range(
+        values, spec.expected_minimum, spec.expected_maximum, "expected minimum"
     )
-    with np.errstate(invalid="ignore"):
-        for limit, beyond, words in limits:
-            if limit is None:
-                continue
-            for index in np.flatnonzero(beyond(values, limit)):
-                row = int(index)
-                if row not in skip:
-                    reasons[row] = (
-                        f"{format_number(values[index])} is {words} {format_number(limit)} "
-                        f"{_SAMPLE_RANGE}"
-                    )
-    return reasons
+    return {row: f"{reason} {_SAMPLE_RANGE}" for row, reason in outside.items() if row not in skip}
 
 
 def categories_outside_expectations(

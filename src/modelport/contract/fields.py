@@ -142,6 +142,16 @@ class Contract(BaseModel):
         return schema
 
 
+_SCHEMA_KEYS = (
+    ("minimum", "minimum"),
+    ("maximum", "maximum"),
+    ("categories", "enum"),
+    ("expected_minimum", "x-expected-minimum"),
+    ("expected_maximum", "x-expected-maximum"),
+    ("expected_categories", "x-expected-categories"),
+)
+
+
 def _field_schema(spec: FieldSpec) -> dict[str, Any]:
     kinds = {
         FieldType.NUMBER: {"type": "number"},
@@ -151,19 +161,11 @@ def _field_schema(spec: FieldSpec) -> dict[str, Any]:
         FieldType.DATE: {"type": "string", "format": "date"},
     }
     schema: dict[str, Any] = dict(kinds[spec.type])
-    if spec.minimum is not None:
-        schema["minimum"] = spec.minimum
-    if spec.maximum is not None:
-        schema["maximum"] = spec.maximum
-    if spec.categories is not None:
-        schema["enum"] = list(spec.categories)
-    # Expectations refuse nothing: OpenAPI extensions, so callers can see them.
-    if spec.expected_minimum is not None:
-        schema["x-expected-minimum"] = spec.expected_minimum
-    if spec.expected_maximum is not None:
-        schema["x-expected-maximum"] = spec.expected_maximum
-    if spec.expected_categories is not None:
-        schema["x-expected-categories"] = list(spec.expected_categories)
+    # Expectations refuse nothing: OpenAPI extensions (x-), so callers can see them.
+    for attribute, key in _SCHEMA_KEYS:
+        value = getattr(spec, attribute)
+        if value is not None:
+            schema[key] = list(value) if isinstance(value, list) else value
     if spec.description:
         schema["description"] = spec.description
     if not spec.required:

@@ -32,7 +32,7 @@ from modelport.contract.fields import (
     UnknownCategoryPolicy,
 )
 from modelport.contract.records import RecordReader
-from modelport.contract.words import describe, format_number, listed, short
+from modelport.contract.words import describe, format_number, listed, outside_range, short
 from modelport.errors import FieldError
 
 __all__ = ["ABSENT", "Validated", "Validator", "format_number"]
@@ -398,18 +398,9 @@ def _fill_missing(
 
 
 def _check_bounds(spec: FieldSpec, result: _ColumnResult) -> None:
-    values = result.values
-    limits = (
-        (spec.minimum, np.less, "below the minimum"),
-        (spec.maximum, np.greater, "above the maximum"),
-    )
-    with np.errstate(invalid="ignore"):
-        for limit, beyond, words in limits:
-            if limit is None:
-                continue
-            for index in np.flatnonzero(beyond(values, limit)):
-                reason = f"{format_number(values[index])} is {words} {format_number(limit)}"
-                result.bad.setdefault(int(index), reason)
+    outside = outside_range(result.values, spec.minimum, spec.maximum, "minimum")
+    for row, reason in outside.items():
+        result.bad.setdefault(row, reason)
 
 
 # -- strings and dates -----------------------------------------------------------------

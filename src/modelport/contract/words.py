@@ -7,7 +7,9 @@ import reprlib
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["describe", "format_number", "listed", "short"]
+import numpy as np
+
+__all__ = ["describe", "format_number", "listed", "outside_range", "short"]
 
 _SHOWN_CATEGORIES = 10
 
@@ -17,6 +19,26 @@ def format_number(value: float) -> str:
     if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.6g}"
+
+
+def outside_range(
+    values: np.ndarray, minimum: float | None, maximum: float | None, what: str
+) -> dict[int, str]:
+    """Row -> ``"-5 is below the minimum 0"`` for the values outside ``[minimum, maximum]``
+    (``what``: ``"minimum"`` or ``"expected minimum"`` wording; NaN is never outside)."""
+    reasons: dict[int, str] = {}
+    limits = ((minimum, np.less, "below"), (maximum, np.greater, "above"))
+    with np.errstate(invalid="ignore"):
+        for limit, beyond, side in limits:
+            if limit is None:
+                continue
+            bound = what.replace("minimum", "maximum") if side == "above" else what
+            for index in np.flatnonzero(beyond(values, limit)):
+                reasons.setdefault(
+                    int(index),
+                    f"{format_number(values[index])} is {side} the {bound} {format_number(limit)}",
+                )
+    return reasons
 
 
 def _short_repr() -> reprlib.Repr:

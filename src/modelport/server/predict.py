@@ -35,14 +35,11 @@ __all__ = [
     "ROUTE_KEY",
     "SCORED_KEY",
     "PredictEndpoint",
-    "PredictRoute",
     "match_predict",
 ]
 
 ROUTE_KEY = "modelport.predict"  # scope key: the RequestRef the path names
 _PREFIX = "/v1/models/"
-
-PredictRoute = RequestRef  # what a predict path names: the dataplane's own reference
 
 
 def match_predict(path: str) -> RequestRef | None:
