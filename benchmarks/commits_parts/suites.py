@@ -113,6 +113,29 @@ def _rounds(plan: Plan) -> str:
     return f"({plan.pairs} server pair{'s' if plan.pairs > 1 else ''} x {plan.rounds})"
 
 
+def _paired_rows(
+    bench: Bench, suite: str, start: Any, path: str, script: Path, plan: Plan
+) -> list[Row]:
+    """The paired comparisons (head / base, then the control) of one HTTP suite."""
+    rows = []
+    for a, b in bench.pairs():
+        print(f"\n== {suite}: {a.label} / {b.label}", flush=True)
+        paired = compare(
+            start,
+            bench.procs,
+            bench.wrk_bin,
+            lambda port: f"http://127.0.0.1:{port}{path}",
+            script,
+            (a.label, b.label),
+            plan.pairs,
+            plan.rounds,
+            plan.seconds,
+            CONNECTIONS,
+        )
+        rows.append(Row(paired, _rounds(plan)))
+    return rows
+
+
 def online(bench: Bench, plan: Plan) -> Section:
     """Predict, one record, 16 connections."""
     started = time.perf_counter()
@@ -130,22 +153,7 @@ def online(bench: Bench, plan: Plan) -> Section:
         )
 
     start = bench.starter("online", ready=ready)
-    rows = []
-    for a, b in bench.pairs():
-        print(f"\n== online: {a.label} / {b.label}", flush=True)
-        paired = compare(
-            start,
-            bench.procs,
-            bench.wrk_bin,
-            lambda port: f"http://127.0.0.1:{port}/v1/models/{name}/predict",
-            script,
-            (a.label, b.label),
-            plan.pairs,
-            plan.rounds,
-            plan.seconds,
-            CONNECTIONS,
-        )
-        rows.append(Row(paired, _rounds(plan)))
+    rows = _paired_rows(bench, "online", start, f"/v1/models/{name}/predict", script, plan)
     same = _same(answers.get(bench.head.label), answers.get(bench.base.label))
     intro = (
         f"`POST /v1/models/{name}/predict`, one record (the first training row), "
@@ -198,22 +206,7 @@ def score(bench: Bench, plan: Plan) -> Section:
         scores.setdefault(side.label, got)
 
     start = bench.starter("score", {"MODELPORT_SOURCES_FILE": str(sources)}, ready)
-    rows = []
-    for a, b in bench.pairs():
-        print(f"\n== score: {a.label} / {b.label}", flush=True)
-        paired = compare(
-            start,
-            bench.procs,
-            bench.wrk_bin,
-            lambda port: f"http://127.0.0.1:{port}/v1/score",
-            script,
-            (a.label, b.label),
-            plan.pairs,
-            plan.rounds,
-            plan.seconds,
-            CONNECTIONS,
-        )
-        rows.append(Row(paired, _rounds(plan)))
+    rows = _paired_rows(bench, "score", start, "/v1/score", script, plan)
     head, base = scores.get(bench.head.label), scores.get(bench.base.label)
     agree = (
         f"max abs difference {np.max(np.abs(np.subtract(head, base))):.1e}"
