@@ -174,11 +174,6 @@ class Scorer:
         return self._classes
 
     @property
-    def runtime(self) -> ModelRuntime:
-        """What runs the model (an :class:`~modelport.runtime.OnnxRuntime` or native one)."""
-        return self._runtime
-
-    @property
     def inputs(self) -> tuple[str, ...]:
         """The columns callers send: contract fields, less those the pre-steps derive, plus
         the columns the pre-steps read (``date_of_birth`` instead of ``age``)."""
@@ -193,11 +188,6 @@ class Scorer:
     def decision_fields(self) -> tuple[str, ...]:
         """The columns :meth:`Scored.decision_columns` holds (none without decisions)."""
         return self._decision_fields
-
-    @property
-    def output_names(self) -> list[str]:
-        """``label`` + ``proba_<class>``, or ``value``: the prediction's columns."""
-        return Prediction.empty(self._task, self._classes).column_names()
 
     # -- door one: validate -----------------------------------------------------------
 
