@@ -268,8 +268,7 @@ class Dataplane:
 
         :class:`Forbidden` first, unless ``principal`` may use the model."""
         name = ref.name
-        if principal is not ANONYMOUS and (principal is None or not principal.may_predict(name)):
-            raise _forbidden(name)
+        _require_predict(name, principal)
         version = ref.version
         if version is None:
             return self.service.cached(name, ref.alias, None)
@@ -360,8 +359,7 @@ class Dataplane:
     def model_metadata(self, name: str, principal: Principal | None) -> dict[str, Any]:
         """One model: its versions (task, runtime, digest), aliases and what is loaded.
         :class:`Forbidden` (before the lookup) or ``ModelNotFound``."""
-        if principal is None or not principal.may_predict(name):
-            raise _forbidden(name)
+        _require_predict(name, principal)
         return self.service.model(name)
 
     def readiness(self, principal: Principal | None) -> Readiness:
@@ -374,6 +372,13 @@ class Dataplane:
         if principal.may_read_metrics():
             return readiness
         return readiness.seen_by(principal.may_predict)
+
+
+def _require_predict(model: str, principal: Principal | None) -> None:
+    """:class:`Forbidden` unless ``principal`` may use ``model`` (``None``: a stranger).
+    Anonymous (authentication off) passes first: the common case costs one comparison."""
+    if principal is not ANONYMOUS and (principal is None or not principal.may_predict(model)):
+        raise _forbidden(model)
 
 
 def _forbidden(model: str) -> Forbidden:
